@@ -1,0 +1,163 @@
+"""Typed results shared by every stage.
+
+All times are seconds on the ORIGINAL recording, whatever audio a stage saw.
+The dataclasses are frozen: a stage returns new values instead of editing old ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+MusicKind = Literal["loop", "music"]
+
+
+@dataclass(frozen=True)
+class Region:
+    """A stretch of music found by the hold-music stage.
+
+    Attributes
+    ----------
+    start, end : float
+        Seconds on the original recording, ``start <= end``.
+    kind : {"loop", "music"}
+        ``"loop"`` when the same audio repeats, ``"music"`` otherwise.
+    period : float or None
+        Loop period in seconds (loops only).
+    repeats : float or None
+        How many times the loop plays in the region (loops only; may be fractional
+        when the region is cut mid-loop).
+    confidence : float
+        Detector confidence in [0, 1].
+    """
+
+    start: float
+    end: float
+    kind: MusicKind = "music"
+    period: float | None = None
+    repeats: float | None = None
+    confidence: float = 1.0
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word, with its speaker once aligned."""
+
+    start: float
+    end: float
+    text: str
+    probability: float = 1.0
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """An utterance: consecutive words of one speaker.
+
+    ASR segments are split at speaker changes by the alignment stage, so every
+    word of a segment has the segment's speaker.
+    """
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A stretch of speech by one speaker (a diarization track)."""
+
+    start: float
+    end: float
+    speaker: str
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """Which model produced a result: enough to reproduce it."""
+
+    role: str  # "asr", "diarization", "vad", "speaker-embedding", ...
+    name: str
+    source: str
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class SpeakerStats:
+    """First per-speaker metrics (seconds and counts)."""
+
+    speaker: str
+    talk_time: float
+    share: float  # of all speech time, in [0, 1]
+    turns: int
+    words: int
+    words_per_minute: float  # words over speaking minutes
+    longest_turn: float
+    longest_turn_start: float
+    longest_turn_end: float
+
+
+@dataclass(frozen=True)
+class RecordingResult:
+    """Everything the pipeline knows about one recording.
+
+    Attributes
+    ----------
+    source : str
+        Input path as given.
+    duration : float
+        Length of the original recording in seconds.
+    content_sha256 : str
+        Hash of the input file's bytes (cache and ledger key).
+    music : tuple of Region
+        Music found; stripped regions are those with ``stripped`` True in ``kept``.
+    stripped : tuple of Region
+        Regions removed before ASR and diarization (a subset of ``music``).
+    segments : tuple of Segment
+        Speaker-attributed utterances, in time order.
+    turns : tuple of Turn
+        Exclusive diarization (one speaker at a time), in time order.
+    overlapped_turns : tuple of Turn
+        Regular diarization, overlaps allowed.
+    speakers : tuple of SpeakerStats
+        Per-speaker metrics, most talk time first.
+    language : str
+        Language of the transcript.
+    config : dict
+        Resolved configuration the run used.
+    models : tuple of ModelIdentity
+        Models the run used.
+    timings : dict
+        Wall-clock seconds per stage.
+    """
+
+    source: str
+    duration: float
+    content_sha256: str
+    music: tuple[Region, ...]
+    stripped: tuple[Region, ...]
+    segments: tuple[Segment, ...]
+    turns: tuple[Turn, ...]
+    overlapped_turns: tuple[Turn, ...]
+    speakers: tuple[SpeakerStats, ...]
+    language: str
+    config: dict = field(default_factory=dict)
+    models: tuple[ModelIdentity, ...] = ()
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def words(self) -> tuple[Word, ...]:
+        """All words in time order."""
+        return tuple(w for s in self.segments for w in s.words)
