@@ -110,6 +110,16 @@ class SpeakerStats:
 
 
 @dataclass(frozen=True)
+class ConversationStats:
+    """Whole-recording metrics (seconds and counts)."""
+
+    duration: float  # original recording
+    hold_music_time: float  # stripped music
+    speech_time: float  # union of all speakers' turns
+    num_speakers: int
+
+
+@dataclass(frozen=True)
 class RecordingResult:
     """Everything the pipeline knows about one recording.
 
@@ -122,7 +132,7 @@ class RecordingResult:
     content_sha256 : str
         Hash of the input file's bytes (cache and ledger key).
     music : tuple of Region
-        Music found; stripped regions are those with ``stripped`` True in ``kept``.
+        Music found, stripped or not.
     stripped : tuple of Region
         Regions removed before ASR and diarization (a subset of ``music``).
     segments : tuple of Segment
@@ -133,6 +143,8 @@ class RecordingResult:
         Regular diarization, overlaps allowed.
     speakers : tuple of SpeakerStats
         Per-speaker metrics, most talk time first.
+    conversation : ConversationStats
+        Whole-recording metrics.
     language : str
         Language of the transcript.
     config : dict
@@ -152,6 +164,7 @@ class RecordingResult:
     turns: tuple[Turn, ...]
     overlapped_turns: tuple[Turn, ...]
     speakers: tuple[SpeakerStats, ...]
+    conversation: ConversationStats
     language: str
     config: dict = field(default_factory=dict)
     models: tuple[ModelIdentity, ...] = ()
