@@ -1,0 +1,39 @@
+# speechpipe — the two commands: `make demo` and `make test`.
+# Both create .venv and install everything from a fresh clone.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_OUT := out/demo
+
+.PHONY: demo test bench lint install clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python samples/make_demo.py samples/demo.flac
+	$(BIN)/speechpipe run samples/demo.flac -o $(DEMO_OUT)
+	@echo "Report and outputs: $(DEMO_OUT)/demo/"
+
+test: $(STAMP)
+	bash tests/setup_browser.sh
+	$(BIN)/ruff check pipeline tests bench samples
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/holdmusic.py
+	$(BIN)/python bench/diarization_der.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipeline tests bench samples
+	$(BIN)/mypy pipeline
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache
