@@ -132,9 +132,10 @@ def load_audio(path: str | Path) -> np.ndarray:
     if filled == 0:
         raise AudioError(f"{path}: contains no audio samples; check the file")
     decoded = filled / SAMPLE_RATE
-    if info.duration > 1.0 and decoded < _TRUNCATED_RATIO * info.duration:
+    declared = max(info.duration, _wav_declared_duration(Path(path)))
+    if declared > 1.0 and decoded < _TRUNCATED_RATIO * declared:
         raise AudioError(
-            f"{path}: truncated: decoded {decoded:.1f} s of the {info.duration:.1f} s its header declares; "
+            f"{path}: truncated: decoded {decoded:.1f} s of the {declared:.1f} s its header declares; "
             "re-export or re-download the file"
         )
     return audio[:filled].copy() if filled < audio.size // 2 else audio[:filled]
@@ -169,6 +170,28 @@ def _declared_duration(container, stream) -> float:  # type: ignore[no-untyped-d
     if container.duration is not None:
         return float(container.duration) / 1_000_000  # AV_TIME_BASE microseconds
     return 0.0
+
+
+def _wav_declared_duration(path: Path) -> float:
+    """Seconds a RIFF/WAVE header's ``data`` chunk declares (0 when not a plain WAV).
+
+    FFmpeg sizes a WAV by the bytes present, so a cut-off file looks whole to it;
+    the header's chunk size still tells what the writer meant to store.
+    """
+    with open(path, "rb") as handle:
+        header = handle.read(4096)
+    if header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+        return 0.0
+    fmt = header.find(b"fmt ")
+    data = header.find(b"data")
+    if fmt < 0 or data < 0:
+        return 0.0
+    byte_rate = int.from_bytes(header[fmt + 16 : fmt + 20], "little")
+    size = int.from_bytes(header[data + 4 : data + 8], "little")
+    # Streaming writers leave 0 or 0xFFFFFFFF until they finish: no claim made.
+    if byte_rate == 0 or size in (0, 0xFFFFFFFF):
+        return 0.0
+    return size / byte_rate
 
 
 def _clean(block: np.ndarray) -> np.ndarray:

@@ -1,0 +1,52 @@
+"""Config loading: named configs, overrides, strictness, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import CONFIGS_DIR, Config, load_config
+from pipeline.errors import ConfigError
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS_DIR.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_config_validates(path: Path) -> None:
+    assert isinstance(load_config(path.stem), Config)
+
+
+def test_default_is_cpu_embedded() -> None:
+    config = load_config()
+    assert config.asr.model == "tiny.en" and config.asr.device == "cpu"
+    assert config.diarization.backend == "embedded"
+
+
+def test_overrides_apply_and_none_is_ignored() -> None:
+    config = load_config("default", **{"asr.model": "base", "diarization.num_speakers": 2, "asr.language": None})
+    assert config.asr.model == "base" and config.diarization.num_speakers == 2 and config.asr.language is None
+
+
+def test_unknown_key_is_an_error_naming_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("asr:\n  modle: tiny.en\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: asr\.modle"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("text", ["asr: [1, 2", "- just\n- a list\n", "\xff\xfe"])
+def test_malformed_yaml_is_one_clear_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(ConfigError, match="broken.yaml"):
+        load_config(path)
+
+
+def test_missing_config() -> None:
+    with pytest.raises(ConfigError, match="config not found"):
+        load_config("no-such-config")
+
+
+def test_public_dict_drops_the_token() -> None:
+    config = load_config("default", **{"diarization.pyannote.token": "hf_secret"})
+    assert "hf_secret" not in str(config.public_dict())
+    assert "hf_secret" not in repr(config)
