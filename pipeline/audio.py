@@ -61,6 +61,7 @@ def probe(path: str | Path) -> AudioInfo:
         with av.open(str(path)) as container:
             stream = _audio_stream(container, path)
             duration = _declared_duration(container, stream)
+            _check_not_truncated(path, duration, _wav_declared_duration(path))
             return AudioInfo(
                 duration=duration,
                 sample_rate=int(stream.codec_context.sample_rate or 0),
@@ -131,13 +132,7 @@ def load_audio(path: str | Path) -> np.ndarray:
         filled += block.size
     if filled == 0:
         raise AudioError(f"{path}: contains no audio samples; check the file")
-    decoded = filled / SAMPLE_RATE
-    declared = max(info.duration, _wav_declared_duration(Path(path)))
-    if declared > 1.0 and decoded < _TRUNCATED_RATIO * declared:
-        raise AudioError(
-            f"{path}: truncated: decoded {decoded:.1f} s of the {declared:.1f} s its header declares; "
-            "re-export or re-download the file"
-        )
+    _check_not_truncated(path, filled / SAMPLE_RATE, info.duration)
     return audio[:filled].copy() if filled < audio.size // 2 else audio[:filled]
 
 
@@ -170,6 +165,15 @@ def _declared_duration(container, stream) -> float:  # type: ignore[no-untyped-d
     if container.duration is not None:
         return float(container.duration) / 1_000_000  # AV_TIME_BASE microseconds
     return 0.0
+
+
+def _check_not_truncated(path: str | Path, available: float, declared: float) -> None:
+    """Raise when ``available`` seconds fall well short of the ``declared`` length."""
+    if declared > 1.0 and available < _TRUNCATED_RATIO * declared:
+        raise AudioError(
+            f"{path}: truncated: holds {available:.1f} s of the {declared:.1f} s its header declares; "
+            "re-export or re-download the file"
+        )
 
 
 def _wav_declared_duration(path: Path) -> float:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.errors import PipelineError
+from pipeline.models_cli import add_models_parser
 
 logger = logging.getLogger("pipeline")
 
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"speechpipe {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_run_parser(commands)
+    add_models_parser(commands)
     return parser
 
 
@@ -109,10 +111,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``speechpipe`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    verbose = getattr(args, "verbose", False)
     logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
     )
+    # Libraries' deprecation chatter (e.g. webrtcvad's pkg_resources import) is not
+    # the user's business: route warnings to logging and show them only with -v.
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.WARNING if verbose else logging.ERROR)
     try:
         return int(args.handler(args))
     except PipelineError as err:

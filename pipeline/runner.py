@@ -20,6 +20,7 @@ from pathlib import Path
 from pipeline.audio import SAMPLE_RATE, load_audio
 from pipeline.cache import StageCache
 from pipeline.config import Config
+from pipeline.errors import StageError
 from pipeline.hashing import file_sha256
 from pipeline.progress import ProgressReporter, SilentProgress
 from pipeline.report import write_outputs
@@ -30,6 +31,7 @@ from pipeline.stages.metrics import compute_metrics
 from pipeline.stages.transcribe import Transcriber, Transcript, transcribe
 from pipeline.timeline import KeptTimeline, stripped_regions
 from pipeline.types import ModelIdentity, RecordingResult, Region, Turn
+from pipeline.validate import invariant_violations
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +130,7 @@ def process_recording(
             duration=duration, turns=turns, overlapped_turns=overlapped, segments=segments,
             hold_music=stripped, config=config.metrics,
         )
-    return RecordingResult(
+    result = RecordingResult(
         source=str(path),
         duration=duration,
         content_sha256=content_sha256,
@@ -144,6 +146,10 @@ def process_recording(
         models=models.identities,
         timings=timer.timings,
     )
+    problems = invariant_violations(result)
+    if problems:
+        raise StageError(f"{path}: result breaks {len(problems)} invariant(s), first: {problems[0]}; please report it")
+    return result
 
 
 def run_one(

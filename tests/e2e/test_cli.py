@@ -1,0 +1,97 @@
+"""The command line end to end on the demo recording, and its bad-input contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from pipeline.report.jsonfile import validate_result
+from pipeline.serialize import result_from_dict
+from pipeline.validate import invariant_violations
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "samples" / "demo.flac"
+OUTPUT_FILES = {"result.json", "speakers.csv", "music.csv", "transcript.txt", "transcript.srt",
+                "transcript.vtt", "diarization.rttm"}
+
+
+def speechpipe(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    out = tmp_path_factory.mktemp("out")
+    return speechpipe("run", DEMO, "-o", out), out / "demo"
+
+
+@pytest.mark.slow
+def test_demo_run_writes_every_output(demo_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    proc, out_dir = demo_run
+    assert proc.returncode == 0, proc.stderr
+    assert OUTPUT_FILES <= {p.name for p in out_dir.iterdir()}
+    data = json.loads((out_dir / "result.json").read_text())
+    validate_result(data)
+    result = result_from_dict(data)
+    assert invariant_violations(result) == []
+    assert result.config["asr"]["model"] == "tiny.en"
+    assert {m.role for m in result.models} >= {"asr"} and all(m.sha256 for m in result.models)
+
+
+@pytest.mark.slow
+def test_demo_hold_music_is_found_and_stripped(demo_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    """The demo is a 12 s loop played 4 times (0-48 s), then speech from 49 s."""
+    _, out_dir = demo_run
+    result = result_from_dict(json.loads((out_dir / "result.json").read_text()))
+    loop = result.stripped[0]
+    assert loop.kind == "loop" and loop.start < 1.0 and 42.0 < loop.end <= 49.0
+    assert loop.period == pytest.approx(12.0, abs=0.1)
+    assert all(w.start >= loop.end for w in result.words)
+    assert len(result.words) > 40
+    transcript = (out_dir / "transcript.txt").read_text()
+    assert transcript.startswith("[hold music 00:00:00–00:00:4") and "loop 0:12 x" in transcript
+    assert "New Jersey" in transcript
+
+
+def test_version_and_help() -> None:
+    assert speechpipe("--version").stdout.startswith("speechpipe ")
+    helptext = speechpipe("run", "--help").stdout
+    for option in ("--output", "--config", "--model", "--num-speakers", "--keep-music", "--quiet", "exit codes"):
+        assert option in helptext
+
+
+def _bad_inputs(tmp: Path) -> dict[str, Path]:
+    (tmp / "empty.wav").write_bytes(b"")
+    (tmp / "notes.wav").write_text("not audio at all\n" * 100)
+    sf.write(tmp / "whole.wav", np.zeros(16_000 * 10, dtype=np.float32), 16_000)
+    data = (tmp / "whole.wav").read_bytes()
+    (tmp / "truncated.wav").write_bytes(data[: len(data) // 4])
+    return {"missing": tmp / "missing.wav", "empty": tmp / "empty.wav", "non-audio": tmp / "notes.wav",
+            "truncated": tmp / "truncated.wav", "directory": tmp}
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "non-audio", "truncated", "directory"])
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path: Path, case: str) -> None:
+    path = _bad_inputs(tmp_path)[case]
+    out = tmp_path / "out"
+    proc = speechpipe("run", path, "-o", out, "--quiet")
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("speechpipe: error: ") and str(path) in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+def test_bad_config_and_flag_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("asr:\n  beam: 3\n")
+    proc = speechpipe("run", DEMO, "-o", tmp_path / "o", "--config", bad)
+    assert proc.returncode == 2 and "bad.yaml: asr.beam" in proc.stderr
+    assert speechpipe("run", DEMO).returncode == 2  # -o is required
