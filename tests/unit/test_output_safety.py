@@ -1,0 +1,62 @@
+"""Outputs stay inside the output folder, and a full disk leaves no half files."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.errors import OutputError
+from pipeline.report.atomic import atomic_write_text
+from pipeline.runner import safe_output_name
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("talk.wav", "talk"), ("../../etc/passwd", "passwd"), ("/abs/path/x.mp3", "x"), ("..", "recording"),
+     (".hidden.wav", "hidden"), ("a b&c;rm -rf.m4a", "a_b_c_rm_-rf"), ("ｆｕｌｌ.wav", "full"),
+     ("名前.wav", "名前"), ("x\u202egnp.wav", "x_gnp")],
+)
+def test_safe_output_name_examples(name: str, expected: str) -> None:
+    assert safe_output_name(Path(name)) == expected
+
+
+@given(st.text(min_size=0, max_size=80))
+def test_safe_output_name_never_escapes(name: str) -> None:
+    out = safe_output_name(Path(name.replace("\x00", "")))
+    root = Path("/srv/out")
+    assert out and "/" not in out and "\\" not in out and not out.startswith(".")
+    assert (root / out).resolve().parent == root
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A 64 KiB tmpfs (needs root); skipped where mounting is not allowed."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_full_disk_is_a_clear_error_and_leaves_nothing(tiny_disk: Path) -> None:
+    (tiny_disk / "result.json").write_text("old complete file")
+    with pytest.raises(OutputError, match=r"result\.json: cannot write \(disk full\)"):
+        atomic_write_text(tiny_disk / "result.json", "x" * 200_000)
+    assert (tiny_disk / "result.json").read_text() == "old complete file"
+    assert [p.name for p in tiny_disk.iterdir()] == ["result.json"]
+
+
+def test_source_has_no_shell_true_and_safe_yaml() -> None:
+    package = Path(__file__).resolve().parents[2] / "pipeline"
+    text = "\n".join(p.read_text(encoding="utf-8") for p in package.rglob("*.py"))
+    assert "shell=True" not in text
+    assert "yaml.load(" not in text and "yaml.unsafe_load" not in text
+    for line in text.splitlines():
+        if "torch.load(" in line:
+            assert "weights_only=True" in line, line
