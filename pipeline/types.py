@@ -96,27 +96,55 @@ class ModelIdentity:
 
 @dataclass(frozen=True)
 class SpeakerStats:
-    """First per-speaker metrics (seconds and counts)."""
+    """One speaker's metrics; docs/metrics.md gives every formula and threshold.
+
+    Times are seconds on the original recording; durations are seconds.
+    """
 
     speaker: str
-    talk_time: float
-    share: float  # of all speech time, in [0, 1]
-    turns: int
+    talk_time: float  # union of the speaker's speech, music excluded
+    share: float  # talk_time over the sum of all speakers' talk times, in [0, 1]
+    turns: int  # the speaker's speech with gaps under merge_pause joined
     words: int
-    words_per_minute: float  # words over speaking minutes
+    words_per_minute: float  # words over talk_time in minutes; 0 without talk time
     longest_turn: float
     longest_turn_start: float
     longest_turn_end: float
+    first_speech: float = 0.0  # start of the first turn (or word): orders speakers for naming
+    mean_turn: float = 0.0
+    median_turn: float = 0.0
+    monologue_count: int = 0  # turns of at least monologue_min_duration
+    monologues: tuple[tuple[float, float], ...] = ()  # (start, end) of each, in time order
+    backchannels: int = 0  # short turns of assent that leave the floor where it was
+    interjections: int = 0  # every other short turn
+    interruptions: int = 0  # turns started over another speaker, who then stopped first
+    interrupted: int = 0  # times another speaker did that to this one
+    overlap_time: float = 0.0  # speaking while someone else speaks
+    questions: int = 0
+    median_response_latency: float | None = None  # floor-transfer offset; negative: started in overlap
+    fillers: int = 0
+    keywords: tuple[tuple[str, int], ...] = ()  # (topic, mentions), topics in config order
 
 
 @dataclass(frozen=True)
 class ConversationStats:
-    """Whole-recording metrics (seconds and counts)."""
+    """Whole-recording metrics; docs/metrics.md gives every formula and threshold.
+
+    Times are seconds on the original recording; durations are seconds.
+    """
 
     duration: float  # original recording
     hold_music_time: float  # stripped music
-    speech_time: float  # union of all speakers' turns
+    speech_time: float  # union of all speakers' speech
     num_speakers: int
+    silence_time: float = 0.0  # neither speech nor stripped music
+    overlap_time: float = 0.0  # two or more speakers at once
+    balance: float | None = None  # normalised entropy of talk shares in [0, 1]; None under two speakers
+    longest_stretch: float = 0.0  # longest speech by one speaker with nobody else speaking
+    longest_stretch_start: float = 0.0
+    longest_stretch_end: float = 0.0
+    longest_stretch_speaker: str | None = None
+    interruptions: tuple[tuple[str, str, int], ...] = ()  # (interrupter, interrupted, count), count > 0
 
 
 @dataclass(frozen=True)
