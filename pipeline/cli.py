@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline import __version__
+from pipeline.batch_cli import add_batch_parser
 from pipeline.errors import PipelineError
 from pipeline.models_cli import add_models_parser
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"speechpipe {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_run_parser(commands)
+    add_batch_parser(commands)
     add_models_parser(commands)
     return parser
 
