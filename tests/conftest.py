@@ -45,3 +45,64 @@ def write_wav(tmp_path: Path):
         return path
 
     return write
+
+
+def build_hand_result(host: str = "Host", guest: str = "Guest", caller: str = "Caller"):
+    """A 5-minute call by hand: 2 min of hold loop, a host monologue with murmurs, an interruption.
+
+    Speaker names are parameters so tests can slip hostile text into them.
+    """
+    from pipeline.config import MetricsConfig
+    from pipeline.stages.metrics import compute_metrics
+    from pipeline.types import RecordingResult, Region, Segment, Turn, Word
+
+    script = [  # (speaker, start, end, text); words spread evenly over the span
+        (host, 121.0, 130.0, "Welcome everyone, thanks for waiting. Can you hear me?"),
+        (guest, 130.4, 133.0, "Yes, loud and clear."),
+        (host, 133.5, 175.0, "Today we talk about the budget and why it keeps growing every single year."),
+        (host, 175.0, 215.0, "The plan is simple: spend less on travel, more on people, and report monthly."),
+        (guest, 150.0, 150.6, "Mm-hmm."),
+        (guest, 180.0, 180.8, "Right."),
+        (caller, 200.0, 201.0, "Sorry what"),
+        (guest, 214.0, 240.0, "I have to stop you there. The numbers do not add up at all."),
+        (host, 241.0, 250.0, "Fair point. What would you change?"),
+        (caller, 251.0, 275.0, "I would cut the travel budget first, um, and then look at salaries."),
+        (host, 276.0, 290.0, "Thank you all. That is all for today."),
+    ]
+    segments, overlapped = [], []
+    for speaker, start, end, text in script:
+        parts = text.split()
+        step = (end - start) / len(parts)
+        words = tuple(
+            Word(start + i * step, start + (i + 1) * step, " " + w, 0.9, speaker) for i, w in enumerate(parts)
+        )
+        segments.append(Segment(start, end, text, words, speaker))
+        overlapped.append(Turn(start, end, speaker))
+    segments.sort(key=lambda s: s.start)
+    overlapped.sort(key=lambda t: t.start)
+    loop = Region(0.0, 120.0, "loop", period=30.0, repeats=4.0, confidence=0.95)
+    config = MetricsConfig()
+    speakers, conversation = compute_metrics(
+        duration=300.0, turns=tuple(overlapped), overlapped_turns=tuple(overlapped),
+        segments=tuple(segments), hold_music=(loop,), config=config,
+    )  # fmt: skip
+    return RecordingResult(
+        source="calls/weekly call.wav",
+        duration=300.0,
+        content_sha256="0" * 64,
+        music=(loop,),
+        stripped=(loop,),
+        segments=tuple(segments),
+        turns=tuple(overlapped),
+        overlapped_turns=tuple(overlapped),
+        speakers=speakers,
+        conversation=conversation,
+        language="en",
+        config={"metrics": config.model_dump(mode="json")},
+    )
+
+
+@pytest.fixture
+def hand_built_result():
+    """``build_hand_result()``: a RecordingResult built by hand, metrics computed."""
+    return build_hand_result()

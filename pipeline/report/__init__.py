@@ -58,4 +58,4 @@ def write_outputs(result: RecordingResult, out_dir: Path, formats: tuple[str, ..
 
 def _load_builtin_writers() -> None:
     # Importing the modules registers their writers.
-    from pipeline.report import jsonfile, tables, text  # noqa: F401
+    from pipeline.report import html, jsonfile, tables, text, turns  # noqa: F401

@@ -15,11 +15,13 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal, TypeVar
+
+from pydantic import ValidationError
 
 from pipeline.config import MetricsConfig
-from pipeline.types import ConversationStats, Region, Segment, SpeakerStats, Turn, Word
+from pipeline.types import ConversationStats, RecordingResult, Region, Segment, SpeakerStats, Turn, Word
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +175,7 @@ def compute_metrics(
         interruptions=tuple(sorted((a, b, n) for (a, b), n in matrix.items())),
     )
     logger.debug("metrics: %d speakers, %d turns", len(stats), len(floor))
-    return tuple(stats), conversation
+    return tuple(_rounded(s) for s in stats), _rounded(conversation)
 
 
 def speech_activity(
@@ -417,6 +419,22 @@ def _speaker_stats(
     )
 
 
+_T = TypeVar("_T", SpeakerStats, ConversationStats)
+
+
+def _rounded(stats: _T) -> _T:
+    """Floats rounded to microseconds: sums of interval lengths leave float noise (3.4000000000000057)."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, float):
+            return round(value, 6)
+        if isinstance(value, tuple):
+            return tuple(clean(v) for v in value)
+        return value
+
+    return replace(stats, **{f.name: clean(getattr(stats, f.name)) for f in fields(stats)})
+
+
 # --- intervals ---------------------------------------------------------------------
 
 
@@ -602,3 +620,26 @@ def _is_question(sentence: Sequence[str], openers: Sequence[tuple[str, ...]]) ->
         return False
     tokens = [t for t in (_token(w) for w in sentence) if t]
     return any(tuple(tokens[: len(p)]) == p for p in openers)
+
+
+def result_floor_turns(result: RecordingResult) -> tuple[FloorTurn, ...]:
+    """The classified turns of a finished result (for turns.csv and report.html).
+
+    Uses the metrics section of the result's resolved config, so the table agrees
+    with the result's SpeakerStats; a config from another version falls back to
+    the defaults (logged).
+    """
+    try:
+        config = MetricsConfig.model_validate(result.config.get("metrics", {}))
+    except ValidationError as err:
+        logger.warning(
+            "%s: metrics config not understood (%s); using defaults", result.source, err.errors()[0]["msg"]
+        )
+        config = MetricsConfig.model_validate({})
+    activity = speech_activity(
+        duration=result.duration,
+        turns=result.turns,
+        overlapped_turns=result.overlapped_turns,
+        hold_music=result.stripped,
+    )
+    return floor_turns(activity=activity, segments=result.segments, config=config)

@@ -1,0 +1,92 @@
+"""Per-turn tables an analyst loads with pandas: ``turns.csv`` and ``turns.parquet``.
+
+One row per turn of every speaker (gaps under ``merge_pause`` joined), in time
+order, with its kind (turn, backchannel, interjection), whom it interrupted, its
+response latency and its words. Times are seconds on the original recording.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+from pipeline.report import register_writer
+from pipeline.report.atomic import atomic_write_bytes, atomic_write_text
+from pipeline.stages.metrics import FloorTurn, result_floor_turns
+from pipeline.types import RecordingResult
+
+COLUMNS = (
+    "speaker", "start", "end", "duration", "speech", "words", "kind", "takes_floor",
+    "interrupted", "response_latency", "questions", "monologue", "text",
+)  # fmt: skip
+
+
+def turn_rows(turns: tuple[FloorTurn, ...]) -> list[dict[str, Any]]:
+    """One dict per turn, keyed by ``COLUMNS`` (None where a value does not apply)."""
+    return [
+        {
+            "speaker": t.speaker,
+            "start": t.start,
+            "end": t.end,
+            "duration": t.duration,
+            "speech": t.speech,
+            "words": len(t.words),
+            "kind": t.kind,
+            "takes_floor": t.takes_floor,
+            "interrupted": t.interrupted,
+            "response_latency": t.response_latency,
+            "questions": t.questions,
+            "monologue": t.monologue,
+            "text": t.text,
+        }
+        for t in turns
+    ]
+
+
+@register_writer("turns_csv")
+def write_turns_csv(result: RecordingResult, out_dir: Path) -> Path:
+    """``turns.csv``: one row per turn; seconds rounded to milliseconds, empty cells for None."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in turn_rows(result_floor_turns(result)):
+        writer.writerow(
+            {k: "" if v is None else round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
+        )
+    return atomic_write_text(out_dir / "turns.csv", buffer.getvalue())
+
+
+@register_writer("turns_parquet")
+def write_turns_parquet(result: RecordingResult, out_dir: Path) -> Path:
+    """``turns.parquet``: the same table with typed columns (needs pyarrow).
+
+    Raises
+    ------
+    ConfigError
+        pyarrow is not installed.
+    """
+    if importlib.util.find_spec("pyarrow") is None:
+        raise ConfigError(
+            "output.formats: turns_parquet needs pyarrow; `pip install 'speechpipe[parquet]'` "
+            "or use turns_csv"
+        )
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema(
+        [
+            ("speaker", pa.string()), ("start", pa.float64()), ("end", pa.float64()),
+            ("duration", pa.float64()), ("speech", pa.float64()), ("words", pa.int64()),
+            ("kind", pa.string()), ("takes_floor", pa.bool_()), ("interrupted", pa.string()),
+            ("response_latency", pa.float64()), ("questions", pa.int64()), ("monologue", pa.bool_()),
+            ("text", pa.string()),
+        ]
+    )  # fmt: skip
+    table = pa.Table.from_pylist(turn_rows(result_floor_turns(result)), schema=schema)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return atomic_write_bytes(out_dir / "turns.parquet", buffer.getvalue())
