@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -18,9 +17,6 @@ from pipeline.ray_executor import RayExecutor  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-# Located without importing pyannote.audio (seconds, and its sample module decodes with torchcodec).
-SAMPLE = Path(importlib.util.find_spec("pyannote.audio").origin).parent / "sample" / "sample.wav"
-
 
 @pytest.fixture(scope="module")
 def local_ray():
@@ -30,9 +26,9 @@ def local_ray():
 
 
 @pytest.fixture
-def clips(tmp_path):
+def clips(tmp_path, sample_wav):
     """Two 8 s slices of pyannote's two-speaker sample and one file that is not audio."""
-    audio, rate = sf.read(SAMPLE, dtype="float32")
+    audio, rate = sf.read(sample_wav, dtype="float32")
     folder = tmp_path / "in"
     folder.mkdir()
     for i, start in enumerate((0, 12)):
