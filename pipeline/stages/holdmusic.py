@@ -1,0 +1,520 @@
+"""Hold-music filter: find looping music in a recording, before anything else runs.
+
+How it decides (chosen by measurement, see ``bench/holdmusic.py``):
+
+1. **Features** — log-mel energies pooled over ``pool`` seconds, one frame every
+   ``1 / frame_rate`` seconds, each frame mean-removed and unit-normalised. The
+   mean removal makes a frame blind to gain (fades), the coarse bands and pooling
+   to codec noise (mp3/AAC) and to where a frame falls inside a beat.
+2. **Repetition** — for every frame, cosine similarity to the frames ``min_period``
+   to ``max_period`` seconds later, computed block by block (a band of the
+   self-similarity matrix, never the whole matrix) and smoothed over
+   ``smoothing`` seconds. A frame repeats when its best lag is both similar
+   (``similarity_threshold``) and sharper than the lag curve's mean
+   (``contrast_threshold``): steady noise or a held chord is similar at every lag
+   and so has no contrast; speech is similar at none.
+3. **Regions** — a frame is a loop frame when it matches a later frame or is
+   matched by an earlier one; runs are joined over short dips, kept when longer
+   than ``min_region``; the period is the region's most common lag, reduced to
+   its shortest divisor that matches as well, refined to a fraction of a frame.
+4. **Speech guard** — Silero VAD (the ONNX model faster-whisper ships) runs only
+   around region edges, where the cut must not take speech. Speech over music
+   does not repeat, so it breaks the repetition evidence and is never inside a
+   region in the first place.
+
+All times are seconds on the audio given (the original recording). Memory is
+bounded by the block size, whatever the recording's length.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import resample_poly
+
+from pipeline.config import HoldMusicConfig
+from pipeline.errors import ModelError
+from pipeline.hashing import file_sha256
+from pipeline.types import ModelIdentity, Region
+
+logger = logging.getLogger(__name__)
+
+VAD_SAMPLE_RATE = 16_000
+"""Silero VAD's input rate, Hz."""
+
+_VAD_CHUNK = 512  # samples per Silero step at 16 kHz (32 ms)
+_VAD_CONTEXT = 64  # samples of the previous chunk Silero sees, as faster-whisper feeds it
+_STFT_FRAMES_PER_HOP = 4  # STFT frames pooled into one feature frame
+_PERIOD_TOLERANCE = 0.05  # a divisor of the lag mode matching this much worse is still the period (cosine)
+_FLOOR = 1e-9  # mel power floor: digital silence must not give log(0)
+
+
+# --------------------------------------------------------------------------- features
+
+
+def music_features(
+    audio: np.ndarray,
+    *,
+    sample_rate: int = 16_000,
+    frame_rate: float = 10.0,
+    pool: float = 0.4,
+    n_mels: int = 32,
+    fmax: float = 7000.0,
+    detrend: float = 0.0,
+    block_seconds: float = 120.0,
+) -> np.ndarray:
+    """Gain-invariant log-mel frames for repetition search.
+
+    Parameters
+    ----------
+    audio
+        Shape ``(samples,)``, float32 mono.
+    sample_rate
+        Hz.
+    frame_rate
+        Feature frames per second.
+    pool
+        Each frame averages mel power over this many seconds centred on it.
+    n_mels
+        Mel bands between 60 Hz and ``fmax``.
+    fmax
+        Top band edge, Hz (below the 8 kHz of 16 kHz audio, where codecs cut).
+    block_seconds
+        Audio transformed at a time, seconds (bounds memory).
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(frames, n_mels)``, float32, ``frames = ceil(samples * frame_rate / sample_rate)``;
+        each row has zero mean and unit norm (all zeros for digital silence).
+    """
+    import librosa
+
+    hop = round(sample_rate / frame_rate / _STFT_FRAMES_PER_HOP)
+    n_fft = 1 << int(np.ceil(np.log2(2 * hop)))
+    mel = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=60.0, fmax=fmax).astype(
+        np.float32
+    )
+    window = np.hanning(n_fft).astype(np.float32)
+    n_stft = int(np.ceil(audio.size / hop))
+    block = int(block_seconds * frame_rate) * _STFT_FRAMES_PER_HOP
+    power = np.empty((n_stft, n_mels), dtype=np.float32)
+    for start in range(0, n_stft, block):
+        stop = min(n_stft, start + block)
+        # STFT frame k is centred on sample k * hop; pad per block, never copy the whole recording
+        lo, hi = start * hop - n_fft // 2, (stop - 1) * hop + n_fft - n_fft // 2
+        padded = np.pad(
+            audio[max(0, lo) : min(audio.size, hi)].astype(np.float32, copy=False),
+            (max(0, -lo), max(0, hi - audio.size)),
+        )
+        frames = as_strided(
+            padded,
+            shape=(stop - start, n_fft),
+            strides=(hop * padded.strides[0], padded.strides[0]),
+            writeable=False,
+        )
+        spec = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
+        power[start:stop] = spec.astype(np.float32) @ mel.T
+    width = max(1, round(pool * frame_rate * _STFT_FRAMES_PER_HOP))
+    csum = np.concatenate([np.zeros((1, n_mels), np.float32), np.cumsum(power, axis=0, dtype=np.float64)])
+    centres = np.arange(0, n_stft, _STFT_FRAMES_PER_HOP)
+    first = np.clip(centres - width // 2, 0, n_stft)
+    last = np.clip(centres + width - width // 2, 0, n_stft)
+    pooled = (csum[last] - csum[first]) / np.maximum(last - first, 1)[:, None]
+    feats = np.log10(pooled + _FLOOR).astype(np.float32)
+    if detrend > 0:
+        feats -= uniform_filter1d(feats, size=max(1, round(detrend * frame_rate)), axis=0, mode="nearest")
+    feats -= feats.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(feats, axis=1, keepdims=True)
+    return feats / np.where(norm > 1e-3, norm, np.inf)
+
+
+# --------------------------------------------------------------------------- repetition
+
+
+def lag_similarity(
+    features: np.ndarray,
+    *,
+    min_lag: int,
+    max_lag: int,
+    smoothing: int,
+    tolerance: float = 0.03,
+    block: int = 1200,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best forward repetition lag of every frame, from a band of the self-similarity matrix.
+
+    Parameters
+    ----------
+    features
+        Shape ``(frames, dims)``, rows unit-norm (``music_features``).
+    min_lag, max_lag
+        Lags searched, frames (inclusive).
+    smoothing
+        Similarities are averaged over this many consecutive frames (same lag).
+    tolerance
+        A frame's lag is the shortest local peak within ``tolerance`` of its best
+        similarity, so that a loop reports its period rather than a multiple.
+    block
+        Frames per block; memory is ``block * (block + max_lag)`` floats.
+
+    Returns
+    -------
+    best : np.ndarray
+        Shape ``(frames,)``: smoothed similarity at the chosen lag (0 where no lag fits).
+    contrast : np.ndarray
+        Shape ``(frames,)``: ``best`` minus the mean of the frame's lag curve.
+    lag : np.ndarray
+        Shape ``(frames,)``, int: chosen lag in frames (0 where none).
+    """
+    n = features.shape[0]
+    best = np.zeros(n, np.float32)
+    contrast = np.zeros(n, np.float32)
+    lag = np.zeros(n, np.int64)
+    n_lags = max_lag - min_lag + 1
+    if n - min_lag <= 0 or n_lags <= 0:
+        return best, contrast, lag
+    half = smoothing // 2
+    for start in range(0, n - min_lag, block):
+        stop = min(n - min_lag, start + block)
+        lo, hi = max(0, start - half), min(n - min_lag, stop + smoothing - half)
+        ref = features[lo:hi]
+        cand = features[lo + min_lag : min(n, hi + max_lag)]
+        gram = np.ascontiguousarray(ref @ cand.T)
+        width = gram.shape[1]
+        # band[i, l] = gram[i, i + l]: frame lo+i against frame lo+i+min_lag+l
+        band = as_strided(
+            gram,
+            shape=(hi - lo, n_lags),
+            strides=(gram.strides[0] + gram.strides[1], gram.strides[1]),
+            writeable=False,
+        )
+        valid = (np.arange(hi - lo)[:, None] + np.arange(n_lags)[None, :]) < width
+        band = np.where(valid, band, np.nan)
+        smooth = _box_mean(band, smoothing)[start - lo : stop - lo]
+        finite = np.isfinite(smooth)
+        filled = np.where(finite, smooth, -np.inf)
+        peak = filled.max(axis=1)
+        mean = np.where(finite, smooth, 0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
+        is_peak = np.zeros_like(finite)
+        is_peak[:, 1:-1] = (filled[:, 1:-1] >= filled[:, :-2]) & (filled[:, 1:-1] >= filled[:, 2:])
+        is_peak[:, [0, -1]] = True
+        is_peak &= filled >= (peak - tolerance)[:, None]
+        choice = np.argmax(is_peak, axis=1)
+        ok = np.isfinite(peak)
+        rows = np.arange(stop - start)
+        best[start:stop] = np.where(ok, filled[rows, choice], 0)
+        contrast[start:stop] = np.where(ok, filled[rows, choice] - mean, 0)
+        lag[start:stop] = np.where(ok, choice + min_lag, 0)
+    return best, contrast, lag
+
+
+def _box_mean(x: np.ndarray, width: int) -> np.ndarray:
+    """Mean of ``width`` consecutive rows starting ``width // 2`` before each row (NaN-propagating)."""
+    if width <= 1:
+        return x
+    c = np.concatenate([np.zeros((1, x.shape[1]), x.dtype), np.cumsum(x, axis=0)])
+    idx = np.arange(x.shape[0])
+    lo = np.clip(idx - width // 2, 0, x.shape[0])
+    hi = np.clip(lo + width, 0, x.shape[0])
+    return (c[hi] - c[lo]) / (hi - lo)[:, None]
+
+
+def loop_mask(
+    best: np.ndarray,
+    contrast: np.ndarray,
+    lag: np.ndarray,
+    *,
+    similarity_threshold: float,
+    contrast_threshold: float,
+) -> np.ndarray:
+    """Frames that repeat: they match a later frame, or an earlier frame matches them.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(frames,)``, bool.
+    """
+    forward = (best >= similarity_threshold) & (contrast >= contrast_threshold) & (lag > 0)
+    mask = forward.copy()
+    src = np.flatnonzero(forward)
+    mask[np.minimum(src + lag[src], mask.size - 1)] = True
+    return mask
+
+
+def runs(mask: np.ndarray, *, max_gap: int, min_length: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` runs of ``mask`` joined over gaps up to ``max_gap`` frames, if ``>= min_length``."""
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > max_gap + 1)
+    starts = np.r_[idx[0], idx[breaks + 1]]
+    stops = np.r_[idx[breaks], idx[-1]] + 1
+    return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True) if b - a >= min_length]
+
+
+def repeat_curve(features: np.ndarray, start: int, stop: int, lag: int) -> np.ndarray:
+    """Per-frame similarity of ``features[start:stop]`` to the same frames ``lag`` later or earlier.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(stop - start,)``: the better of the forward and backward match
+        (0 where neither partner exists).
+    """
+    n = features.shape[0]
+    idx = np.arange(start, stop)
+    out = np.zeros(idx.size, np.float32)
+    for partner in (idx + lag, idx - lag):
+        ok = (partner >= 0) & (partner < n)
+        sims = np.einsum("ij,ij->i", features[idx[ok]], features[partner[ok]])
+        out[ok] = np.maximum(out[ok], sims)
+    return out
+
+
+def region_period(
+    features: np.ndarray,
+    start: int,
+    stop: int,
+    lags: np.ndarray,
+    *,
+    min_lag: int,
+    tolerance: float,
+    floor_similarity: float,
+) -> tuple[float, float]:
+    """Loop period of a region, in frames (sub-frame), and the mean similarity at it.
+
+    The most common per-frame lag is reduced to its shortest divisor (not under
+    ``min_lag``) whose mean similarity is within ``tolerance`` of the mode's but
+    not under ``floor_similarity`` (a loop also matches at twice its period), then
+    refined by a parabola through the similarities at neighbouring lags.
+    """
+    values, counts = np.unique(lags[lags > 0], return_counts=True)
+    mode = int(values[np.argmax(counts)])
+
+    def score(lag: int) -> float:
+        return float(repeat_curve(features, start, stop, lag).mean()) if lag > 0 else 0.0
+
+    chosen, floor = mode, max(floor_similarity, score(mode) - tolerance)
+    for k in range(mode // max(min_lag, 1), 1, -1):
+        cand = round(mode / k)
+        cand = max((cand - 1, cand, cand + 1), key=score)
+        if score(cand) >= floor:
+            chosen = cand
+            break
+    ref = max((chosen - 1, chosen, chosen + 1), key=score)
+    left, mid, right = score(ref - 1), score(ref), score(ref + 1)
+    denom = left - 2 * mid + right
+    offset = 0.5 * (left - right) / denom if denom < 0 else 0.0
+    return ref + float(np.clip(offset, -0.5, 0.5)), mid
+
+
+# --------------------------------------------------------------------------- speech guard
+
+
+def silero_path() -> Path:
+    """The Silero VAD ONNX file faster-whisper ships (located without importing it)."""
+    spec = importlib.util.find_spec("faster_whisper")
+    path = Path(spec.origin).parent / "assets" / "silero_vad_v6.onnx" if spec and spec.origin else None
+    if path is None or not path.is_file():
+        raise ModelError(
+            "Silero VAD not found (faster_whisper/assets/silero_vad_v6.onnx); "
+            "install faster-whisper>=1.1 in this environment"
+        )
+    return path
+
+
+class SileroVad:
+    """Silero VAD speech probabilities with onnxruntime, one thread.
+
+    The model is the one faster-whisper's ``SileroVADModel`` runs, fed the same way:
+    512-sample chunks, each with the previous chunk's last 64 samples as context.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        import onnxruntime
+
+        self.path = path or silero_path()
+        opts = onnxruntime.SessionOptions()
+        opts.inter_op_num_threads = 1
+        opts.intra_op_num_threads = 1
+        opts.log_severity_level = 4
+        self._session = onnxruntime.InferenceSession(
+            str(self.path), providers=["CPUExecutionProvider"], sess_options=opts
+        )
+
+    def probabilities(self, audio: np.ndarray) -> np.ndarray:
+        """Speech probability of each 32 ms chunk of ``audio`` (16 kHz), shape ``(samples // 512,)``."""
+        n = audio.size // _VAD_CHUNK
+        if n == 0:
+            return np.zeros(0, np.float32)
+        chunks = audio[: n * _VAD_CHUNK].astype(np.float32, copy=False).reshape(n, _VAD_CHUNK)
+        context = np.zeros((n, _VAD_CONTEXT), np.float32)
+        context[1:] = chunks[:-1, -_VAD_CONTEXT:]
+        state = np.zeros((1, 1, 128), np.float32)
+        out, _, _ = self._session.run(
+            None, {"input": np.concatenate([context, chunks], axis=1), "h": state, "c": state}
+        )
+        return np.asarray(out, np.float32).reshape(-1)
+
+
+def trim_speech_edges(
+    audio: np.ndarray,
+    start: float,
+    end: float,
+    *,
+    vad: SileroVad,
+    threshold: float,
+    search: float,
+) -> tuple[float, float]:
+    """Move a region's edges off speech: Silero runs on ``search`` seconds inside each edge.
+
+    Speech found there (probability above ``threshold``) is assumed to reach the
+    edge, so the edge moves inward to just past it.
+
+    Returns
+    -------
+    start, end : float
+        Seconds, ``start <= end``.
+    """
+    sr = VAD_SAMPLE_RATE
+    step = _VAD_CHUNK / sr
+    a, b = int(start * sr), int(min(end, start + search) * sr)
+    head = vad.probabilities(audio[a:b]) > threshold
+    if head.any():
+        start = start + (np.flatnonzero(head)[-1] + 1) * step
+    a, b = int(max(start, end - search) * sr), int(end * sr)
+    tail = vad.probabilities(audio[a:b]) > threshold
+    if tail.any():
+        end = a / sr + np.flatnonzero(tail)[0] * step
+    return start, max(start, end)
+
+
+# --------------------------------------------------------------------------- detector
+
+
+class MusicDetector:
+    """Finds hold music; the Silero model loads once, in the constructor.
+
+    Parameters
+    ----------
+    config
+        Tuning (``HoldMusicConfig``).
+    """
+
+    def __init__(self, config: HoldMusicConfig) -> None:
+        self.config = config
+        self._vad = SileroVad()
+
+    @property
+    def identities(self) -> tuple[ModelIdentity, ...]:
+        """The Silero VAD file used by the speech guard."""
+        return (ModelIdentity("vad", "silero_vad_v6", str(self._vad.path), file_sha256(self._vad.path)),)
+
+    def detect(self, audio: np.ndarray, *, sample_rate: int = 16_000) -> tuple[Region, ...]:
+        """Music regions of ``audio`` (shape ``(samples,)``), seconds from its start, in time order."""
+        cfg = self.config
+        if sample_rate != VAD_SAMPLE_RATE:
+            g = gcd(sample_rate, VAD_SAMPLE_RATE)
+            audio = resample_poly(audio, VAD_SAMPLE_RATE // g, sample_rate // g).astype(np.float32)
+        rate = cfg.frame_rate
+        features = music_features(
+            audio, sample_rate=VAD_SAMPLE_RATE, frame_rate=rate, pool=cfg.pool, detrend=cfg.detrend
+        )
+        min_lag = max(1, round(cfg.min_period * rate))
+        best, contrast, lags = lag_similarity(
+            features,
+            min_lag=min_lag,
+            max_lag=round(cfg.max_period * rate),
+            smoothing=max(1, round(cfg.smoothing * rate)),
+        )
+        mask = loop_mask(
+            best,
+            contrast,
+            lags,
+            similarity_threshold=cfg.similarity_threshold,
+            contrast_threshold=cfg.contrast_threshold,
+        )
+        regions = []
+        duration = audio.size / VAD_SAMPLE_RATE
+        for i0, i1 in runs(mask, max_gap=int(cfg.gap_fill * rate), min_length=int(cfg.min_region * rate)):
+            period, similarity = region_period(
+                features,
+                i0,
+                i1,
+                lags[i0:i1],
+                min_lag=min_lag,
+                tolerance=_PERIOD_TOLERANCE,
+                floor_similarity=cfg.similarity_threshold,
+            )
+            start, end = self._edges(features, i0, i1, round(period))
+            start, end = trim_speech_edges(
+                audio,
+                start,
+                min(end, duration),
+                vad=self._vad,
+                threshold=cfg.speech_threshold,
+                search=cfg.edge_search,
+            )
+            if end - start < cfg.min_region:
+                continue
+            seconds = period / rate
+            repeats = (end - start) / seconds
+            is_loop = repeats >= cfg.min_loop_repeats
+            regions.append(
+                Region(
+                    start=round(float(start), 3),
+                    end=round(float(end), 3),
+                    kind="loop" if is_loop else "music",
+                    period=round(float(seconds), 3) if is_loop else None,
+                    repeats=round(float(repeats), 2) if is_loop else None,
+                    confidence=round(float(np.clip(similarity, 0.0, 1.0)), 3),
+                )
+            )
+            logger.debug("music %.1f-%.1f s, period %.2f s, similarity %.2f", start, end, seconds, similarity)
+        return tuple(regions)
+
+    def _edges(self, features: np.ndarray, i0: int, i1: int, period: int) -> tuple[float, float]:
+        """Refine a run's frame edges with the unsmoothed repeat curve at its period, seconds."""
+        cfg = self.config
+        rate = cfg.frame_rate
+        margin = int(cfg.smoothing * rate) + 1
+        lo, hi = max(0, i0 - margin), min(features.shape[0], i1 + margin)
+        curve = np.maximum.reduce([repeat_curve(features, lo, hi, period + d) for d in (-1, 0, 1)])
+        good = curve >= cfg.edge_threshold
+        inner = np.flatnonzero(good[i0 - lo : i1 - lo])
+        if inner.size == 0:
+            return i0 / rate, i1 / rate
+        a, b = lo + i0 - lo + inner[0], lo + i0 - lo + inner[-1]
+        while a > lo and good[a - 1 - lo]:
+            a -= 1
+        while b < hi - 1 and good[b + 1 - lo]:
+            b += 1
+        return a / rate, (b + 1) / rate
+
+
+def detect_music(
+    audio: np.ndarray, *, config: HoldMusicConfig, sample_rate: int = 16_000
+) -> tuple[Region, ...]:
+    """Find music regions (loops with period and repeats) in a recording.
+
+    Parameters
+    ----------
+    audio
+        Shape ``(samples,)``, float32 mono: the original recording.
+    config
+        Tuning (``HoldMusicConfig``).
+    sample_rate
+        Hz.
+
+    Returns
+    -------
+    tuple of Region
+        Seconds on ``audio``, in time order, disjoint. Speech over music is not music.
+    """
+    return MusicDetector(config).detect(audio, sample_rate=sample_rate)
