@@ -52,6 +52,10 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-speakers", type=int, metavar="N", help="at least N speakers")
     parser.add_argument("--max-speakers", type=int, metavar="N", help="at most N speakers")
     parser.add_argument("--keep-music", action="store_true", help="do not strip music before ASR and diarization")
+    parser.add_argument("--speaker-names", metavar="A,B,...",
+                        help='name speakers in order of first speech, e.g. "Host,Guest"')
+    parser.add_argument("--enroll", action="append", default=[], metavar="NAME=CLIP",
+                        help="name the speaker whose voice matches CLIP (repeatable); wins over --speaker-names")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
     parser.add_argument("--debug", action="store_true", help="show the traceback of unexpected errors")
@@ -73,6 +77,17 @@ def config_overrides(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def speaker_naming(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The ``SpeakerNaming`` the flags ask for, or None."""
+    from pipeline.runner import SpeakerNaming
+    from pipeline.speakers import parse_enrollments, parse_speaker_names
+
+    if not args.speaker_names and not args.enroll:
+        return None
+    names = parse_speaker_names(args.speaker_names) if args.speaker_names else ()
+    return SpeakerNaming(names=names, enroll=parse_enrollments(args.enroll))
+
+
 def _add_run_parser(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser(
         "run", help="analyse recordings one after another",
@@ -92,21 +107,26 @@ def _run_command(args: argparse.Namespace) -> int:
     from pipeline.runner import LoadedModels, run_one
 
     config = load_config(args.config, **config_overrides(args))
+    naming = speaker_naming(args)
     for path in args.files:  # fail fast, before loading models (seconds)
         probe(path)
     models = LoadedModels.load(config)
     for path in args.files:
         progress = SilentProgress() if args.quiet else TqdmProgress(path.name)
-        result, out_dir = run_one(path, config, models, out_root=args.output, progress=progress)
+        result, out_dir = run_one(path, config, models, out_root=args.output, progress=progress, naming=naming)
         if not args.quiet:
             _print_summary(result, out_dir)
     return 0
 
 
 def _print_summary(result, out_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
     from pipeline.report.summary import print_summary
 
-    print_summary(result, out_dir)
+    console = Console(stderr=True)
+    print_summary(result, console)
+    console.print(f"outputs: {out_dir}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.audio import SAMPLE_RATE, load_audio
 from pipeline.cache import StageCache
 from pipeline.config import Config
@@ -30,7 +32,8 @@ from pipeline.stages.holdmusic import detect_music
 from pipeline.stages.metrics import compute_metrics
 from pipeline.stages.transcribe import Transcriber, Transcript, transcribe
 from pipeline.timeline import KeptTimeline, stripped_regions
-from pipeline.types import ModelIdentity, RecordingResult, Region, Turn
+from pipeline.speakers import enroll, name_speakers_by_order, rename_speakers
+from pipeline.types import ModelIdentity, RecordingResult, Region, Segment, Turn
 from pipeline.validate import invariant_violations
 
 logger = logging.getLogger(__name__)
@@ -57,6 +60,22 @@ class LoadedModels:
         return self.transcriber.identities + self.diarizer.identities
 
 
+@dataclass(frozen=True)
+class SpeakerNaming:
+    """How to name diarized speakers: by order of first speech, or by enrolled voices.
+
+    Attributes
+    ----------
+    names : tuple of str
+        ``--speaker-names``: names in order of first speech.
+    enroll : dict
+        ``--enroll``: ``{name: reference clip}``; matched voices win over ``names``.
+    """
+
+    names: tuple[str, ...] = ()
+    enroll: dict[str, Path] = field(default_factory=dict)
+
+
 @dataclass
 class _Timer:
     timings: dict[str, float] = field(default_factory=dict)
@@ -77,6 +96,7 @@ def process_recording(
     *,
     cache: StageCache,
     progress: ProgressReporter | None = None,
+    naming: SpeakerNaming | None = None,
 ) -> RecordingResult:
     """Analyse one recording; every time in the result is seconds on the original.
 
@@ -126,6 +146,8 @@ def process_recording(
 
     with timer.stage("align_metrics"):
         segments = assign_speakers(transcript.segments, turns)
+        if naming is not None:
+            turns, overlapped, segments = _apply_naming(naming, config, kept, timeline, turns, overlapped, segments)
         speakers, conversation = compute_metrics(
             duration=duration, turns=turns, overlapped_turns=overlapped, segments=segments,
             hold_music=stripped, config=config.metrics,
@@ -152,6 +174,24 @@ def process_recording(
     return result
 
 
+def _apply_naming(
+    naming: SpeakerNaming,
+    config: Config,
+    kept: np.ndarray,
+    timeline: KeptTimeline,
+    turns: tuple[Turn, ...],
+    overlapped: tuple[Turn, ...],
+    segments: tuple[Segment, ...],
+) -> tuple[tuple[Turn, ...], tuple[Turn, ...], tuple[Segment, ...]]:
+    mapping = name_speakers_by_order(naming.names, turns=turns, overlapped_turns=overlapped, segments=segments)
+    enrolled = enroll(kept, turns, naming.enroll, threshold=config.metrics.enrollment_threshold,
+                      to_audio_time=timeline.to_kept)
+    taken = set(enrolled.values())
+    # Enrolled voices win; order-based names fill in for speakers no clip matched.
+    mapping = {label: name for label, name in mapping.items() if name not in taken and label not in enrolled}
+    return rename_speakers({**mapping, **enrolled}, turns=turns, overlapped_turns=overlapped, segments=segments)
+
+
 def run_one(
     path: Path,
     config: Config,
@@ -159,10 +199,11 @@ def run_one(
     *,
     out_root: Path,
     progress: ProgressReporter | None = None,
+    naming: SpeakerNaming | None = None,
 ) -> tuple[RecordingResult, Path]:
     """Process ``path`` and write its outputs to ``out_root/<safe name>/``."""
     cache = StageCache(config.cache_dir or out_root / ".cache")
-    result = process_recording(path, config, models, cache=cache, progress=progress)
+    result = process_recording(path, config, models, cache=cache, progress=progress, naming=naming)
     out_dir = out_root / safe_output_name(path)
     began = time.perf_counter()
     write_outputs(result, out_dir, config.output.formats)

@@ -98,3 +98,14 @@ def test_unknown_format_names_the_choices() -> None:
     with pytest.raises(ConfigError, match="unknown format 'docx'"):
         get_writer("docx")
     assert {"json", "srt", "vtt", "rttm", "txt"} <= set(writer_names())
+
+
+def test_schema_lists_every_field_of_the_result_types() -> None:
+    import dataclasses
+
+    from pipeline.report.jsonfile import result_schema
+
+    defs = result_schema()["$defs"]
+    for name, cls in (("speaker", SpeakerStats), ("conversation", ConversationStats), ("turn", Turn),
+                      ("word", Word), ("segment", Segment), ("region", Region)):
+        assert set(defs[name]["properties"]) == {f.name for f in dataclasses.fields(cls)}, name
