@@ -17,8 +17,8 @@ from pipeline.validate import invariant_violations
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "samples" / "demo.flac"
-OUTPUT_FILES = {"result.json", "speakers.csv", "music.csv", "transcript.txt", "transcript.srt",
-                "transcript.vtt", "diarization.rttm"}
+OUTPUT_FILES = {"result.json", "speakers.csv", "turns.csv", "turns.parquet", "music.csv", "transcript.txt",
+                "transcript.srt", "transcript.vtt", "diarization.rttm", "report.html"}
 
 
 def speechpipe(*args: str | Path) -> subprocess.CompletedProcess[str]:
