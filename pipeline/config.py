@@ -70,9 +70,13 @@ class AsrConfig(_Strict):
     compute_type: str | None = Field(None, description="None: float16 on CUDA, int8 on CPU")
     language: str | None = Field(None, description="None: detect (English-only models: en)")
     beam_size: int = Field(5, ge=1)
-    batch_size: int = Field(8, ge=1, description="BatchedInferencePipeline batch (CUDA only)")
+    batch_size: int = Field(8, ge=1, description="batched decoding, CUDA only; halved on GPU OOM")
     vad_filter: bool = True
     cpu_threads: int = Field(0, ge=0, description="0: let CTranslate2 decide")
+    window: float = Field(
+        1800.0, ge=60,
+        description="longer audio is transcribed in windows of at most this, cut where quietest, seconds",
+    )
 
 
 class EmbeddedDiarizerConfig(_Strict):
@@ -88,10 +92,14 @@ class EmbeddedDiarizerConfig(_Strict):
 class PyannoteConfig(_Strict):
     """pyannote.audio pipeline (GPU path)."""
 
-    pipeline: str = "pyannote/speaker-diarization-community-1"
-    token: str | None = Field(None, description="hub token; HF_TOKEN is used when unset", repr=False)
-    segmentation_batch_size: int = Field(32, ge=1)
-    embedding_batch_size: int = Field(32, ge=1)
+    pipeline: str = Field(
+        "community-1",
+        description="registry name (pulled into models_dir), a local pipeline folder (config.yaml inside), "
+                    "or a hub id such as pyannote/speaker-diarization-community-1 (downloaded at load)",
+    )
+    token: str | None = Field(None, description="hub token for a hub id; HF_TOKEN when unset", repr=False)
+    segmentation_batch_size: int = Field(32, ge=1, description="chunks per segmentation pass; halved on OOM")
+    embedding_batch_size: int = Field(32, ge=1, description="chunks per embedding pass; halved on GPU OOM")
 
 
 class DiarizationConfig(_Strict):

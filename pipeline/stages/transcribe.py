@@ -3,6 +3,11 @@
 faster-whisper is imported only here. The model sees the kept audio (music
 stripped); every word comes back on the original recording's timeline, and a
 segment that spans a cut is split there.
+
+Long audio (hours) is transcribed in windows of at most ``AsrConfig.window`` seconds,
+each cut at the quietest moment near its end, so host and GPU memory stay bounded
+whatever the length. On the GPU a window that runs out of memory is decoded again
+at half the batch size (logged), and the smaller batch is kept for later windows.
 """
 
 from __future__ import annotations
@@ -15,12 +20,16 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import AsrConfig
-from pipeline.device import resolve_ctranslate2_device
+from pipeline.device import resolve_ctranslate2_device, run_halving_batch
+from pipeline.errors import ConfigError
 from pipeline.models import resolve_model
 from pipeline.timeline import KeptTimeline
 from pipeline.types import ModelIdentity, Segment, Word
 
 logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+"""Samples per second of the audio every method here takes."""
 
 ProgressHook = Callable[[float], None]
 """Called with kept-audio seconds done so far."""
@@ -35,21 +44,54 @@ class Transcript:
 
 
 class Transcriber:
-    """A loaded faster-whisper model (load once, transcribe many recordings)."""
+    """A loaded faster-whisper model (load once, transcribe many recordings).
+
+    Raises
+    ------
+    ModelError
+        The model is missing or fails its checksum.
+    ConfigError
+        ``device: cuda`` was asked for and CTranslate2 cannot use the GPU.
+    """
 
     def __init__(self, config: AsrConfig, *, models_dir: Path) -> None:
+        path, self.identity = resolve_model(config.model, models_dir=models_dir)
+        self.config = config
+        self.batch_size = config.batch_size
+        self.device = resolve_ctranslate2_device(config.device)
+        try:
+            self._load(path, self.device)
+        except RuntimeError as err:
+            # CTranslate2 may see the GPU yet fail to load its CUDA 12 libraries
+            # (libcublas.so.12, cuDNN 9) on a machine that ships another CUDA.
+            if self.device != "cuda":
+                raise
+            reason = _first_line(err)
+            if config.device == "cuda":
+                raise ConfigError(
+                    f"asr.device cuda: CTranslate2 cannot run on this GPU ({reason}); "
+                    "install the CUDA 12 libraries it loads (pip install nvidia-cublas-cu12 "
+                    "nvidia-cudnn-cu12), or use --device cpu"
+                ) from None
+            logger.warning("ASR: CTranslate2 cannot use the GPU (%s); falling back to the CPU", reason)
+            self.device = "cpu"
+            self._load(path, self.device)
+        logger.info("ASR %s on %s (%s)", config.model, self.device, self.compute_type)
+
+    def _load(self, path: Path, device: str) -> None:
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-        path, self.identity = resolve_model(config.model, models_dir=models_dir)
-        self.device = resolve_ctranslate2_device(config.device)
-        self.compute_type = config.compute_type or ("float16" if self.device == "cuda" else "int8")
-        self.config = config
+        self.compute_type = self.config.compute_type or ("float16" if device == "cuda" else "int8")
         self.model = WhisperModel(
-            str(path), device=self.device, compute_type=self.compute_type, cpu_threads=config.cpu_threads
+            str(path), device=device, compute_type=self.compute_type, cpu_threads=self.config.cpu_threads
         )
         # Batched decoding pays off on a GPU; on the CPU the sequential path is as fast.
-        self.batched = BatchedInferencePipeline(self.model) if self.device == "cuda" else None
-        logger.info("ASR %s on %s (%s)", config.model, self.device, self.compute_type)
+        self.batched = BatchedInferencePipeline(self.model) if device == "cuda" else None
+        if device == "cuda":
+            # CTranslate2 loads cuBLAS at the first matrix product: fail here, not mid-recording.
+            segments, _ = self.model.transcribe(np.zeros(SAMPLE_RATE, np.float32), language="en",
+                                                vad_filter=False, without_timestamps=True)
+            list(segments)
 
     @property
     def identities(self) -> tuple[ModelIdentity, ...]:
@@ -57,28 +99,97 @@ class Transcriber:
         return (self.identity,)
 
     def transcribe_kept(self, audio: np.ndarray, *, progress: ProgressHook | None = None) -> Transcript:
-        """Transcribe 16 kHz mono float32 audio; times are seconds from its start."""
+        """Transcribe 16 kHz mono float32 audio, shape ``(samples,)``; times are seconds from its start."""
         language = self.config.language or ("en" if self.config.model.endswith(".en") else None)
-        options = dict(
-            language=language,
-            beam_size=self.config.beam_size,
-            word_timestamps=True,
-            vad_filter=self.config.vad_filter,
-        )
-        if self.batched is not None:
-            raw, info = self.batched.transcribe(audio, batch_size=self.config.batch_size, **options)
-        else:
+        segments: list[Segment] = []
+        for start, end in window_bounds(audio, sample_rate=SAMPLE_RATE, window=self.config.window):
+            offset = start / SAMPLE_RATE
+            found, detected = self._transcribe_window(audio[start:end], offset, language, progress)
+            segments.extend(found)
+            # Later windows keep the first window's language: one recording, one language.
+            language = language or detected
+        return Transcript(tuple(segments), language or "en")
+
+    def _transcribe_window(
+        self, audio: np.ndarray, offset: float, language: str | None, progress: ProgressHook | None
+    ) -> tuple[list[Segment], str]:
+        options = dict(language=language, beam_size=self.config.beam_size, word_timestamps=True,
+                       vad_filter=self.config.vad_filter)
+        if self.batched is None:
             raw, info = self.model.transcribe(audio, condition_on_previous_text=False, **options)
-        segments = []
-        for seg in raw:  # a generator: decoding happens while we iterate
-            words = tuple(
-                Word(start=float(w.start), end=float(w.end), text=w.word, probability=float(w.probability))
-                for w in (seg.words or ())
-            )
-            segments.append(Segment(start=float(seg.start), end=float(seg.end), text=seg.text.strip(), words=words))
-            if progress is not None:
-                progress(float(seg.end))
-        return Transcript(tuple(segments), info.language)
+            return _collect(raw, offset, progress), info.language
+        batched = self.batched
+
+        def decode(batch_size: int) -> tuple[list[Segment], str]:
+            raw, info = batched.transcribe(audio, batch_size=batch_size, **options)
+            return _collect(raw, offset, progress), info.language  # decoding runs inside _collect
+
+        result, self.batch_size = run_halving_batch(
+            decode, self.batch_size, what=f"ASR window at {offset:.0f} s"
+        )
+        return result
+
+
+def window_bounds(
+    audio: np.ndarray, *, sample_rate: int, window: float, search: float = 30.0, frame: float = 0.1
+) -> list[tuple[int, int]]:
+    """Cut audio into windows of at most ``window`` seconds, each ending at a quiet moment.
+
+    Each cut lies in the ``frame``-long stretch of least energy within the last
+    ``search`` seconds of its window, so a word is rarely cut in two.
+
+    Parameters
+    ----------
+    audio
+        Mono samples, shape ``(samples,)``.
+    sample_rate
+        Samples per second.
+    window
+        Longest window, seconds (> ``search``).
+    search
+        Span before each window's end searched for the quietest frame, seconds.
+    frame
+        Energy frame, seconds.
+
+    Returns
+    -------
+    list of (start, end)
+        Sample indices; consecutive, covering the whole audio (one pair for short audio).
+    """
+    total = len(audio)
+    longest = int(window * sample_rate)
+    span = min(int(search * sample_rate), longest // 2)
+    hop = max(1, int(frame * sample_rate))
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    while total - start > longest:
+        lo = start + longest - span
+        frames = audio[lo : lo + span - span % hop].astype(np.float64).reshape(-1, hop)
+        cut = lo + int(np.argmin(np.einsum("ij,ij->i", frames, frames))) * hop + hop // 2
+        bounds.append((start, cut))
+        start = cut
+    bounds.append((start, total))
+    return bounds
+
+
+def _collect(raw, offset: float, progress: ProgressHook | None) -> list[Segment]:  # type: ignore[no-untyped-def]
+    segments = []
+    for seg in raw:  # a generator: decoding happens while we iterate
+        words = tuple(
+            Word(start=offset + float(w.start), end=offset + float(w.end), text=w.word,
+                 probability=float(w.probability))
+            for w in (seg.words or ())
+        )
+        segments.append(Segment(start=offset + float(seg.start), end=offset + float(seg.end),
+                                text=seg.text.strip(), words=words))
+        if progress is not None:
+            progress(offset + float(seg.end))
+    return segments
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def transcribe(

@@ -1,0 +1,99 @@
+"""``speechpipe models list | pull NAME | verify [NAME ...]``: the registry from the command line.
+
+Models live in the config's ``models_dir`` (``--models-dir`` overrides it). The hub
+token comes from ``HF_TOKEN`` (or a cached ``huggingface-cli login``), never from a flag,
+so it stays out of shell history and process lists.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pipeline.errors import ModelError
+
+
+def add_models_parser(commands: argparse._SubParsersAction) -> None:
+    """Add the ``models`` command and its subcommands to the ``speechpipe`` parser."""
+    models = commands.add_parser(
+        "models", help="list, pull and verify models",
+        description="The model registry (models/registry.yaml): embedded models ship in PyPI packages; "
+                    "hub models are pulled once into the models folder (gated ones need HF_TOKEN).",
+    )
+    actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="registered models and whether each is ready")
+    _add_location(listing)
+    listing.set_defaults(handler=_list_command)
+
+    fetch = actions.add_parser("pull", help="join an embedded model's parts, or download a hub model")
+    fetch.add_argument("name", metavar="NAME", help="registry name, e.g. base, large-v3, community-1")
+    _add_location(fetch)
+    fetch.set_defaults(handler=_pull_command)
+
+    verify = actions.add_parser("verify", help="check the sha256 of every ready model (or of NAME ...)")
+    verify.add_argument("names", nargs="*", metavar="NAME", help="models to check (default: all ready ones)")
+    _add_location(verify)
+    verify.set_defaults(handler=_verify_command)
+
+
+def _add_location(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default="default", metavar="NAME|PATH",
+                        help="config whose models_dir is used (default: %(default)s)")
+    parser.add_argument("--models-dir", type=Path, metavar="DIR", help="models folder (default: config's)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
+
+
+def _models_dir(args: argparse.Namespace) -> Path:
+    if args.models_dir is not None:
+        return Path(args.models_dir)
+    from pipeline.config import load_config
+
+    return load_config(args.config).models_dir
+
+
+def _list_command(args: argparse.Namespace) -> int:
+    from pipeline.models import is_available, load_registry
+
+    models_dir = _models_dir(args)
+    rows = [
+        (entry.name, entry.kind, entry.origin,
+         "ready" if is_available(entry, models_dir) else f"missing: speechpipe models pull {entry.name}",
+         entry.spec.get("description", ""))
+        for entry in load_registry().values()
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for name, kind, origin, status, description in rows:
+        print(f"{name:<{widths[0]}}  {kind:<{widths[1]}}  {origin:<{widths[2]}}  {status}")
+        print(f"{'':<{widths[0]}}  {description}")
+    print(f"models folder: {models_dir}")
+    return 0
+
+
+def _pull_command(args: argparse.Namespace) -> int:
+    from pipeline.models import pull
+
+    folder = pull(args.name, models_dir=_models_dir(args))
+    print(f"{args.name}: ready in {folder}")
+    return 0
+
+
+def _verify_command(args: argparse.Namespace) -> int:
+    from pipeline.models import get_entry, is_available, load_registry, resolve_model
+
+    models_dir = _models_dir(args)
+    registry = load_registry()
+    entries = [get_entry(n, registry) for n in args.names] if args.names else list(registry.values())
+    failed = 0
+    for entry in entries:
+        if not args.names and not is_available(entry, models_dir):
+            print(f"{entry.name}: not pulled (speechpipe models pull {entry.name})")
+            continue
+        try:
+            _, identity = resolve_model(entry.name, models_dir=models_dir, registry=registry)
+        except ModelError as err:
+            failed += 1
+            print(f"{entry.name}: FAILED: {err}")
+            continue
+        print(f"{entry.name}: ok (sha256 {(identity.sha256 or '')[:12]}…)")
+    return 3 if failed else 0
