@@ -623,13 +623,14 @@ def run_batch(
         An input does not exist or ``since`` is malformed (exit code 2).
     ModelError
         The models cannot be loaded (exit code 3).
+    OutputError
+        The output folder or its ledger cannot be written (exit code 5).
     """
     began = time.perf_counter()
     # The run starts before listing, so a file that lands while we list is taken by
     # the next `--since last` run rather than by neither.
     started_at = utc_now()
     run_id = f"{started_at[:19].replace(':', '')}-{uuid.uuid4().hex[:8]}"
-    out_root.mkdir(parents=True, exist_ok=True)
     config_hash = config_sha256(config)
     with Ledger.in_folder(out_root) as ledger:
         items = discover_inputs(specs, manifest=manifest, extensions=config.batch.extensions)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.config import Config
+from pipeline.errors import OutputError
 from pipeline.hashing import data_sha256
 from pipeline.types import ModelIdentity
 
@@ -141,17 +142,25 @@ class Ledger:
     ----------
     path
         Database file; created with its tables when missing.
+
+    Raises
+    ------
+    OutputError
+        The file cannot be created or is not an SQLite database.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: autocommit; every write below is one statement, hence one transaction.
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-        self._db.row_factory = sqlite3.Row
-        # FULL: a committed row survives power loss, not only a killed process.
-        self._db.execute("PRAGMA synchronous = FULL")
-        self._db.executescript(_SCHEMA)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: autocommit; every write below is one statement, hence one transaction.
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            self._db.row_factory = sqlite3.Row
+            # FULL: a committed row survives power loss, not only a killed process.
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as err:
+            raise OutputError(f"{path}: cannot open the ledger ({err}); choose a writable --output") from None
 
     @classmethod
     def in_folder(cls, out_root: Path) -> Ledger:
