@@ -77,7 +77,7 @@ def _batch_command(args: argparse.Namespace) -> int:
     if config.batch.executor == "ray":
         from pipeline.ray_executor import RayExecutor
 
-        executor = partial(RayExecutor, forward_worker_logs=args.log_format == "text")
+        executor = partial(RayExecutor, json_logs=args.log_format == "json")
     else:
         executor = partial(LocalExecutor, show_progress=not args.quiet and args.log_format == "text")
     report = run_batch(args.inputs, config, args.output, manifest=args.manifest, since=args.since,

@@ -67,15 +67,16 @@ class RayExecutor:
         worker and the number of workers.
     cache_root
         Stage cache folder (must be shared by all nodes of a cluster).
-    forward_worker_logs
-        Print the workers' stderr on the driver's (off for JSON logs: Ray
-        prefixes each line, which would break one-object-per-line).
+    json_logs
+        The driver logs JSON lines: Ray's own messages then go through the root
+        logger, and the workers' stderr stays in Ray's session logs (Ray prefixes
+        each forwarded line, which would break one object per line).
     """
 
-    def __init__(self, config: Config, cache_root: Path, *, forward_worker_logs: bool = True) -> None:
+    def __init__(self, config: Config, cache_root: Path, *, json_logs: bool = False) -> None:
         self.config = config
         self.cache_root = cache_root
-        self.forward_worker_logs = forward_worker_logs
+        self.json_logs = json_logs
 
     def __call__(self, tasks: Sequence[Task], recorder: Recorder) -> None:
         """Analyse every task on the cluster; a failed recording never stops the rest.
@@ -91,11 +92,18 @@ class RayExecutor:
             return
         import ray
 
+        if self.json_logs:
+            # Ray gives its logger a plain-text handler of its own when imported;
+            # send its records through the root's JSON handler instead.
+            ray_logger = logging.getLogger("ray")
+            ray_logger.handlers.clear()
+            ray_logger.propagate = True
         started_here = not ray.is_initialized()
         if started_here:
             address = self.config.batch.ray_address
             try:
-                ray.init(address=address, include_dashboard=False, log_to_driver=self.forward_worker_logs)
+                ray.init(address=address, include_dashboard=False, log_to_driver=not self.json_logs,
+                         configure_logging=not self.json_logs)
             except ConnectionError as err:
                 raise ConfigError(f"--ray-address {address}: cannot join the Ray cluster ({err}); "
                                   "check the address, or leave it out to run Ray on this machine") from None
