@@ -52,6 +52,8 @@ _VAD_CHUNK = 512  # samples per Silero step at 16 kHz (32 ms)
 _VAD_CONTEXT = 64  # samples of the previous chunk Silero sees, as faster-whisper feeds it
 _STFT_FRAMES_PER_HOP = 4  # STFT frames pooled into one feature frame
 _PERIOD_TOLERANCE = 0.05  # a divisor of the lag mode matching this much worse is still the period (cosine)
+_DIP_PAD = 0.5  # seconds of audio around a repetition dip that Silero sees
+_SPEECH_MARGIN = 0.2  # seconds kept either side of speech found inside a loop
 _FLOOR = 1e-9  # mel power floor: digital silence must not give log(0)
 
 
@@ -395,6 +397,87 @@ def trim_speech_edges(
     return start, max(start, end)
 
 
+def speech_in_dips(
+    audio: np.ndarray,
+    dips: list[tuple[float, float]],
+    *,
+    region: tuple[float, float],
+    period: float,
+    vad: SileroVad,
+    threshold: float,
+    pad: float = _DIP_PAD,
+) -> list[tuple[float, float]]:
+    """Live speech Silero finds in and around the dips of a loop's repetition, seconds.
+
+    Parameters
+    ----------
+    audio
+        Shape ``(samples,)``, 16 kHz.
+    dips
+        ``(start, end)`` seconds where the audio stops repeating.
+    region, period
+        The loop's ``(start, end)`` and period, seconds: speech heard at the same
+        place one period away belongs to the loop and is not reported.
+    vad, threshold
+        Silero and the probability above which a chunk is speech.
+    pad
+        Audio checked either side of a dip, seconds (Silero needs context, and an
+        utterance blurs the repetition of less than its whole length).
+
+    Returns
+    -------
+    list of (float, float)
+        Speech spans, seconds, widened by ``_SPEECH_MARGIN`` each side.
+    """
+    sr = VAD_SAMPLE_RATE
+    step = _VAD_CHUNK / sr
+    duration = audio.size / sr
+    found = []
+
+    def speech_chunks(w0: float, w1: float) -> np.ndarray:
+        return np.flatnonzero(vad.probabilities(audio[int(w0 * sr) : int(w1 * sr)]) > threshold)
+
+    for d0, d1 in dips:
+        w0, w1 = max(0.0, d0 - pad), min(duration, d1 + pad)
+        hits = speech_chunks(w0, w1)
+        # The utterance may run on past the window while the loop still half-repeats
+        # under it: follow it outward while Silero hears speech at the window's border.
+        while hits.size and hits[0] * step < _SPEECH_MARGIN and w0 > 0:
+            wider = speech_chunks(max(0.0, w0 - 2 * pad), w1)
+            if wider.size == 0:
+                break
+            w0, hits = max(0.0, w0 - 2 * pad), wider
+        while hits.size and (w1 - w0) - (hits[-1] + 1) * step < _SPEECH_MARGIN and w1 < duration:
+            wider = speech_chunks(w0, min(duration, w1 + 2 * pad))
+            if wider.size == 0:
+                break
+            w1, hits = min(duration, w1 + 2 * pad), wider
+        if hits.size == 0:
+            continue
+        # A loop may hold speech-like sound of its own (vocals, a voice sample): then the
+        # same spot one period away sounds like speech too, and it is not live speech.
+        shift = period if w1 + period <= region[1] else -period
+        if region[0] <= w0 + shift and speech_chunks(w0 + shift, w1 + shift).size:
+            continue
+        found.append((w0 + hits[0] * step - _SPEECH_MARGIN, w0 + (hits[-1] + 1) * step + _SPEECH_MARGIN))
+    return found
+
+
+def subtract_intervals(
+    span: tuple[float, float], cuts: list[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """The parts of ``span`` outside every ``cut`` (all ``(start, end)`` seconds), in order."""
+    pieces = []
+    cursor, end = span
+    for c0, c1 in sorted(cuts):
+        if c0 > cursor:
+            pieces.append((cursor, min(c0, end)))
+        cursor = max(cursor, c1)
+    if cursor < end:
+        pieces.append((cursor, end))
+    return [(a, b) for a, b in pieces if b > a]
+
+
 # --------------------------------------------------------------------------- detector
 
 
@@ -440,62 +523,78 @@ class MusicDetector:
             similarity_threshold=cfg.similarity_threshold,
             contrast_threshold=cfg.contrast_threshold,
         )
-        regions = []
-        duration = audio.size / VAD_SAMPLE_RATE
+        regions: list[Region] = []
         for i0, i1 in runs(mask, max_gap=int(cfg.gap_fill * rate), min_length=int(cfg.min_region * rate)):
-            period, similarity = region_period(
-                features,
-                i0,
-                i1,
-                lags[i0:i1],
-                min_lag=min_lag,
-                tolerance=_PERIOD_TOLERANCE,
-                floor_similarity=cfg.similarity_threshold,
-            )
-            start, end = self._edges(features, i0, i1, round(period))
-            start, end = trim_speech_edges(
-                audio,
-                start,
-                min(end, duration),
-                vad=self._vad,
-                threshold=cfg.speech_threshold,
-                search=cfg.edge_search,
-            )
-            if end - start < cfg.min_region:
-                continue
-            seconds = period / rate
-            repeats = (end - start) / seconds
-            is_loop = repeats >= cfg.min_loop_repeats
-            regions.append(
-                Region(
-                    start=round(float(start), 3),
-                    end=round(float(end), 3),
-                    kind="loop" if is_loop else "music",
-                    period=round(float(seconds), 3) if is_loop else None,
-                    repeats=round(float(repeats), 2) if is_loop else None,
-                    confidence=round(float(np.clip(similarity, 0.0, 1.0)), 3),
-                )
-            )
-            logger.debug("music %.1f-%.1f s, period %.2f s, similarity %.2f", start, end, seconds, similarity)
+            regions.extend(self._region(audio, features, i0, i1, lags[i0:i1], min_lag=min_lag))
         return tuple(regions)
 
-    def _edges(self, features: np.ndarray, i0: int, i1: int, period: int) -> tuple[float, float]:
-        """Refine a run's frame edges with the unsmoothed repeat curve at its period, seconds."""
+    def _region(
+        self, audio: np.ndarray, features: np.ndarray, i0: int, i1: int, lags: np.ndarray, *, min_lag: int
+    ) -> list[Region]:
+        """Turn a run of repeating frames ``[i0, i1)`` into regions: period, exact edges, speech cut out."""
         cfg = self.config
         rate = cfg.frame_rate
+        period, similarity = region_period(
+            features,
+            i0,
+            i1,
+            lags,
+            min_lag=min_lag,
+            tolerance=_PERIOD_TOLERANCE,
+            floor_similarity=cfg.similarity_threshold,
+        )
+        # The run's edges are blurred by the smoothing; the unsmoothed repeat curve at the
+        # period (one frame either side, for a period between frames) places them.
         margin = int(cfg.smoothing * rate) + 1
         lo, hi = max(0, i0 - margin), min(features.shape[0], i1 + margin)
-        curve = np.maximum.reduce([repeat_curve(features, lo, hi, period + d) for d in (-1, 0, 1)])
+        lag = round(period)
+        curve = np.maximum.reduce([repeat_curve(features, lo, hi, lag + d) for d in (-1, 0, 1)])
         good = curve >= cfg.edge_threshold
         inner = np.flatnonzero(good[i0 - lo : i1 - lo])
         if inner.size == 0:
-            return i0 / rate, i1 / rate
-        a, b = lo + i0 - lo + inner[0], lo + i0 - lo + inner[-1]
+            return []
+        a, b = i0 + int(inner[0]), i0 + int(inner[-1]) + 1
         while a > lo and good[a - 1 - lo]:
             a -= 1
-        while b < hi - 1 and good[b + 1 - lo]:
+        while b < hi and good[b - lo]:
             b += 1
-        return a / rate, (b + 1) / rate
+        start, end = trim_speech_edges(
+            audio,
+            a / rate,
+            min(b / rate, audio.size / VAD_SAMPLE_RATE),
+            vad=self._vad,
+            threshold=cfg.speech_threshold,
+            search=cfg.edge_search,
+        )
+        if end - start < cfg.min_region:
+            return []
+        # Frames inside that do not repeat may be someone talking over the loop: ask Silero.
+        dips = [(lo + d0, lo + d1) for d0, d1 in runs(~good, max_gap=0, min_length=1)]
+        speech = speech_in_dips(
+            audio,
+            [(d0 / rate, d1 / rate) for d0, d1 in dips if d0 / rate > start and d1 / rate < end],
+            region=(start, end),
+            period=period / rate,
+            vad=self._vad,
+            threshold=cfg.speech_threshold,
+        )
+        pieces = subtract_intervals((start, end), speech)
+        seconds = period / rate
+        shortest = cfg.min_region if len(pieces) == 1 else min(cfg.min_region, seconds)
+        is_loop = (end - start) / seconds >= cfg.min_loop_repeats
+        logger.debug("music %.1f-%.1f s, period %.2f s, similarity %.2f", start, end, seconds, similarity)
+        return [
+            Region(
+                start=round(float(p0), 3),
+                end=round(float(p1), 3),
+                kind="loop" if is_loop else "music",
+                period=round(float(seconds), 3) if is_loop else None,
+                repeats=round(float((p1 - p0) / seconds), 2) if is_loop else None,
+                confidence=round(float(np.clip(similarity, 0.0, 1.0)), 3),
+            )
+            for p0, p1 in pieces
+            if p1 - p0 >= shortest
+        ]
 
 
 def detect_music(

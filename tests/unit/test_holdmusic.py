@@ -128,3 +128,19 @@ def test_runs_join_gaps_and_drop_short() -> None:
     assert runs(mask, max_gap=2, min_length=5) == [(2, 20)]
     assert runs(mask, max_gap=1, min_length=5) == [(2, 10), (12, 20)]
     assert runs(np.zeros(5, bool), max_gap=1, min_length=1) == []
+
+
+def test_short_utterance_over_loop_is_kept(detector: MusicDetector, loop: np.ndarray) -> None:
+    clip = speech_clips()[0]  # pyannote's sample: its RTTM turns are real speech
+    s0, e0 = max(clip.speech, key=lambda iv: iv[1] - iv[0])
+    e0 = min(e0, s0 + 2.5)
+    utterance = clip.audio[int(s0 * SAMPLE_RATE) : int(e0 * SAMPLE_RATE)]
+    audio = 0.05 * repeat_loop(loop, 8)
+    at = 40 * SAMPLE_RATE
+    audio[at : at + utterance.size] += 0.05 * utterance / np.sqrt(np.mean(utterance**2))
+    audio += _noise(audio.size)
+    regions = detector.detect(audio)
+    assert regions, "the loop around the utterance is still found"
+    spoken = (40.0, 40.0 + utterance.size / SAMPLE_RATE)
+    taken = sum(max(0.0, min(r.end, spoken[1]) - max(r.start, spoken[0])) for r in regions)
+    assert taken < 0.1 * (spoken[1] - spoken[0])
