@@ -15,6 +15,7 @@ from pathlib import Path
 from pipeline import __version__
 from pipeline.batch_cli import add_batch_parser
 from pipeline.errors import PipelineError
+from pipeline.evaluation.cli import add_eval_parser
 from pipeline.models_cli import add_models_parser
 
 logger = logging.getLogger("pipeline")
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_parser(commands)
     add_batch_parser(commands)
     add_models_parser(commands)
+    add_eval_parser(commands)
     return parser
 
 

@@ -1,0 +1,15 @@
+"""Evaluation: accuracy and cost of the pipeline, side by side with what users run instead.
+
+Modules, one job each:
+
+- ``diarization``: DER and JER (pyannote.metrics) and the optimal speaker mapping;
+- ``speakers``: per-speaker talk-share and turn-count errors under that mapping;
+- ``transcript``: WER on Whisper-normalised text (jiwer), words inside music;
+- ``music``: hold-music frame F1 and speech lost;
+- ``references``: the reference of one recording, and the real recordings as they are;
+- ``liveroom``: labelled "live room" recordings built from ``pipeline.scenarios`` parts;
+- ``systems``: the pipeline and the baselines, run inside a measured child process;
+- ``resources``: run a measurement in its own child process, with its peak RSS;
+- ``harness``: the whole evaluation, scored and compared; ``report``: JSON and Markdown;
+- ``cli``: ``speechpipe eval``.
+"""

@@ -1,0 +1,169 @@
+"""The whole evaluation: build the recordings, run every system, score, compare, scale.
+
+Every heavy step runs in its own child process (``resources.measure``): building a
+recording (hours of audio must not swell this process, whose size children would
+otherwise inherit), each system over the accuracy set, and each length of the
+scaling series. This process only orchestrates and scores.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import load_config
+from pipeline.evaluation.diarization import COLLARS
+from pipeline.evaluation.music import music_counts
+from pipeline.evaluation.recordings import live_room, long_reference, write_warmup_clip
+from pipeline.evaluation.references import Reference, real_references
+from pipeline.evaluation.resources import floor_mb, measure, start_fork_server
+from pipeline.evaluation.scoring import RecordingScore, ratios, score_output, summarise
+from pipeline.evaluation.systems import SYSTEMS, SystemRun, run_system
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = "speechpipe-eval/1"
+BASELINES = ("keep-music", "plain-whisper")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one evaluation run covers.
+
+    Attributes
+    ----------
+    rooms : int
+        Live rooms in the accuracy set (about 3-4 minutes each).
+    real : bool
+        Add the real recordings as they are.
+    quick : bool
+        One short (~1 minute) live room, no real recordings, no scaling series, no warm-up.
+    scaling_minutes : tuple of float
+        Lengths of the scaling series, minutes (ours only: the baselines would need
+        hours of decoding music).
+    loop_fraction : float
+        Share of each scaling recording that is hold music.
+    seed : int
+        The same seed builds the same recordings.
+    config : str
+        Pipeline config name or path.
+    """
+
+    rooms: int = 3
+    real: bool = True
+    quick: bool = False
+    scaling_minutes: tuple[float, ...] = (5.0, 60.0, 180.0)
+    loop_fraction: float = 0.99
+    seed: int = 0
+    config: str = "default"
+
+
+def evaluate(plan: Plan, *, work: Path, progress: Callable[[str], None] = logger.info) -> dict[str, Any]:
+    """Run ``plan``; returns the results as a JSON-able dict (see ``report.write_results``).
+
+    Parameters
+    ----------
+    plan
+        What to run.
+    work
+        Folder for the generated recordings (FLAC); long ones are deleted once measured.
+    progress
+        Called with a one-line message at each step.
+    """
+    start_fork_server()
+    began = time.perf_counter()
+    load_before = os.getloadavg()
+    floor = floor_mb()
+    progress("building recordings")
+    references = measure(_build_set, plan, work).value
+    warmup = None if plan.quick else measure(write_warmup_clip, work).value
+    runs: dict[str, dict[str, Any]] = {}
+    scores: list[RecordingScore] = []
+    metrics = load_config(plan.config).metrics
+    by_name = {r.name: r for r in references}
+    for system in SYSTEMS:
+        progress(f"{system}: {len(references)} recordings")
+        measured = measure(run_system, system, [(r.name, r.path) for r in references],
+                           config_name=plan.config, warmup=warmup)
+        run: SystemRun = measured.value
+        runs[system] = {"load_seconds": run.load_seconds, "warmup_seconds": run.warmup_seconds,
+                        "peak_rss_mb": measured.peak_rss_mb, "wall_seconds": measured.wall_seconds}
+        scores.extend(score_output(by_name[o.name], o, metrics=metrics) for o in run.outputs)
+    summary, compared = _compare(scores, kinds=sorted({r.kind for r in references}))
+    scaling = [] if plan.quick else _scaling(plan, work, warmup, progress)
+    return {
+        "schema": SCHEMA,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "python": platform.python_version(),
+                    "load_average_before": load_before, "load_average_after": os.getloadavg()},
+        "plan": asdict(plan),
+        "collars": {"values": list(COLLARS), "convention": "pyannote.metrics collar: total width, half each "
+                    "side of a reference boundary (0.5 = 0.25 s each side)"},
+        "memory_floor_mb": floor,
+        "recordings": [_describe(r) for r in references],
+        "systems": runs,
+        "scores": [{**asdict(s), "figures": summarise([s])} for s in scores],
+        "summary": summary,
+        "ratios": compared,
+        "scaling": scaling,
+        "total_seconds": time.perf_counter() - began,
+    }
+
+
+def _build_set(plan: Plan, work: Path) -> list[Reference]:
+    if plan.quick:
+        return [live_room(0, work, seed=plan.seed, short=True)]
+    rooms = [live_room(i, work, seed=plan.seed) for i in range(plan.rooms)]
+    return rooms + (real_references() if plan.real else [])
+
+
+def _compare(scores: Sequence[RecordingScore], *, kinds: Sequence[str]) -> tuple[dict, dict]:
+    """Per kind (and ``all``): each system's pooled figures, and ours over each baseline."""
+    summary: dict[str, dict[str, dict]] = {}
+    compared: dict[str, dict[str, dict]] = {}
+    for kind in (*kinds, "all") if len(kinds) > 1 else kinds:
+        chosen = [s for s in scores if kind in ("all", s.kind)]
+        summary[kind] = {system: summarise([s for s in chosen if s.system == system]) for system in SYSTEMS}
+        compared[kind] = {b: ratios(summary[kind]["ours"], summary[kind][b]) for b in BASELINES}
+    return summary, compared
+
+
+def _scaling(plan: Plan, work: Path, warmup: Path | None, progress: Callable[[str], None]) -> list[dict]:
+    rows = []
+    for minutes in plan.scaling_minutes:
+        progress(f"scaling: {minutes:g} minutes")
+        reference = measure(long_reference, minutes, work, seed=plan.seed,
+                            loop_fraction=plan.loop_fraction).value
+        measured = measure(run_system, "ours", [(reference.name, reference.path)], config_name=plan.config,
+                           warmup=warmup)
+        output = measured.value.outputs[0]
+        counts = music_counts(reference.music, output.stripped, reference.speech, duration=reference.duration)
+        rows.append({
+            "minutes": minutes, "audio_seconds": reference.duration, "seconds": output.seconds,
+            "rtf": output.seconds / reference.duration,
+            "stage_rtf": {k: v / reference.duration for k, v in output.timings.items()},
+            "peak_rss_mb": measured.peak_rss_mb, "speech_seconds": sum(e - s for s, e in reference.speech),
+            "music_f1": counts.f1, "speech_lost": counts.speech_lost_share,
+            "load_seconds": measured.value.load_seconds,
+        })
+        reference.path.unlink(missing_ok=True)  # hours of FLAC: do not leave them behind
+    return rows
+
+
+def _describe(reference: Reference) -> dict[str, Any]:
+    return {
+        "name": reference.name, "kind": reference.kind, "duration": reference.duration,
+        "tags": list(reference.tags),
+        "speakers": len({t.speaker for t in reference.turns}),
+        "music_seconds": sum(e - s for s, e in reference.music),
+        "speech_seconds": sum(e - s for s, e in reference.speech),
+        "transcribed": reference.text is not None,
+    }
