@@ -3,27 +3,34 @@
 How it decides (chosen by measurement, see ``bench/holdmusic.py``):
 
 1. **Features** — log-mel energies pooled over ``pool`` seconds, one frame every
-   ``1 / frame_rate`` seconds, each frame mean-removed and unit-normalised. The
-   mean removal makes a frame blind to gain (fades), the coarse bands and pooling
-   to codec noise (mp3/AAC) and to where a frame falls inside a beat.
+   ``1 / frame_rate`` seconds; each band's ``detrend``-second moving average is
+   removed, then each frame is mean-removed and unit-normalised. The detrend is
+   what separates loops from speech: a speaker's steady timbre made plain log-mel
+   frames of speech look alike at many lags (95th percentile best-lag similarity
+   0.94, three of four speech-only recordings falsely stripped); with the 2 s
+   detrend speech tops out at 0.69 (99th percentile) while loop frames stay at a
+   median of 0.99 through mp3/AAC and fades. Mean removal makes a frame blind to
+   gain, the coarse bands and pooling to codec noise and to beat alignment.
 2. **Repetition** — for every frame, cosine similarity to the frames ``min_period``
    to ``max_period`` seconds later, computed block by block (a band of the
    self-similarity matrix, never the whole matrix) and smoothed over
    ``smoothing`` seconds. A frame repeats when its best lag is both similar
    (``similarity_threshold``) and sharper than the lag curve's mean
    (``contrast_threshold``): steady noise or a held chord is similar at every lag
-   and so has no contrast; speech is similar at none.
+   and so has no contrast.
 3. **Regions** — a frame is a loop frame when it matches a later frame or is
    matched by an earlier one; runs are joined over short dips, kept when longer
    than ``min_region``; the period is the region's most common lag, reduced to
-   its shortest divisor that matches as well, refined to a fraction of a frame.
+   its shortest divisor that matches as well, refined to a fraction of a frame;
+   the edges are placed by the unsmoothed similarity at the period.
 4. **Speech guard** — Silero VAD (the ONNX model faster-whisper ships) runs only
-   around region edges, where the cut must not take speech. Speech over music
-   does not repeat, so it breaks the repetition evidence and is never inside a
-   region in the first place.
+   where a cut could take speech: inside each region edge, and around the frames
+   of a region that stop repeating (someone talking over the loop). Speech heard
+   there and not one period away is cut out of the region. Speech over a music
+   bed never repeats, so it never forms a region in the first place.
 
-All times are seconds on the audio given (the original recording). Memory is
-bounded by the block size, whatever the recording's length.
+All times are seconds on the audio given (the original recording). Beyond the
+audio, memory is the features (32 floats a frame, 4.6 MB an hour) plus one block.
 """
 
 from __future__ import annotations
@@ -105,36 +112,44 @@ def music_features(
     )
     window = np.hanning(n_fft).astype(np.float32)
     n_stft = int(np.ceil(audio.size / hop))
-    block = int(block_seconds * frame_rate) * _STFT_FRAMES_PER_HOP
-    power = np.empty((n_stft, n_mels), dtype=np.float32)
-    for start in range(0, n_stft, block):
-        stop = min(n_stft, start + block)
-        # STFT frame k is centred on sample k * hop; pad per block, never copy the whole recording
-        lo, hi = start * hop - n_fft // 2, (stop - 1) * hop + n_fft - n_fft // 2
-        padded = np.pad(
-            audio[max(0, lo) : min(audio.size, hi)].astype(np.float32, copy=False),
-            (max(0, -lo), max(0, hi - audio.size)),
-        )
-        frames = as_strided(
-            padded,
-            shape=(stop - start, n_fft),
-            strides=(hop * padded.strides[0], padded.strides[0]),
-            writeable=False,
-        )
-        spec = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
-        power[start:stop] = spec.astype(np.float32) @ mel.T
     width = max(1, round(pool * frame_rate * _STFT_FRAMES_PER_HOP))
-    csum = np.concatenate([np.zeros((1, n_mels), np.float32), np.cumsum(power, axis=0, dtype=np.float64)])
     centres = np.arange(0, n_stft, _STFT_FRAMES_PER_HOP)
-    first = np.clip(centres - width // 2, 0, n_stft)
-    last = np.clip(centres + width - width // 2, 0, n_stft)
-    pooled = (csum[last] - csum[first]) / np.maximum(last - first, 1)[:, None]
+    pooled = np.empty((centres.size, n_mels), dtype=np.float32)
+    block = max(1, int(block_seconds * frame_rate))
+    for f0 in range(0, centres.size, block):
+        f1 = min(centres.size, f0 + block)
+        # STFT frames this block of feature frames pools over (frame k is centred on sample k * hop)
+        k0 = max(0, int(centres[f0]) - width // 2)
+        k1 = min(n_stft, int(centres[f1 - 1]) + width - width // 2)
+        power = _mel_power(audio, k0, k1, hop=hop, window=window, mel=mel)
+        csum = np.concatenate([np.zeros((1, n_mels)), np.cumsum(power, axis=0, dtype=np.float64)])
+        first = np.clip(centres[f0:f1] - width // 2, k0, k1) - k0
+        last = np.clip(centres[f0:f1] + width - width // 2, k0, k1) - k0
+        pooled[f0:f1] = (csum[last] - csum[first]) / np.maximum(last - first, 1)[:, None]
     feats = np.log10(pooled + _FLOOR).astype(np.float32)
     if detrend > 0:
         feats -= uniform_filter1d(feats, size=max(1, round(detrend * frame_rate)), axis=0, mode="nearest")
     feats -= feats.mean(axis=1, keepdims=True)
     norm = np.linalg.norm(feats, axis=1, keepdims=True)
     return feats / np.where(norm > 1e-3, norm, np.inf)
+
+
+def _mel_power(
+    audio: np.ndarray, k0: int, k1: int, *, hop: int, window: np.ndarray, mel: np.ndarray
+) -> np.ndarray:
+    """Mel power of STFT frames ``k0 .. k1 - 1`` (centred on ``k * hop``), shape ``(k1 - k0, mels)``."""
+    n_fft = window.size
+    lo, hi = k0 * hop - n_fft // 2, (k1 - 1) * hop + n_fft - n_fft // 2
+    # pad only this stretch, never a copy of the whole recording
+    padded = np.pad(
+        audio[max(0, lo) : min(audio.size, hi)].astype(np.float32, copy=False),
+        (max(0, -lo), max(0, hi - audio.size)),
+    )
+    frames = as_strided(
+        padded, shape=(k1 - k0, n_fft), strides=(hop * padded.strides[0], padded.strides[0]), writeable=False
+    )
+    spec = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
+    return spec.astype(np.float32) @ mel.T
 
 
 # --------------------------------------------------------------------------- repetition
