@@ -93,6 +93,7 @@ def iter_audio_blocks(path: str | Path, *, block_seconds: float = 30.0) -> Itera
     block = int(block_seconds * SAMPLE_RATE)
     pending: list[np.ndarray] = []
     pending_len = 0
+    dc_blocker = _DcBlocker()
     try:
         with av.open(str(path)) as container:
             stream = _audio_stream(container, path)
@@ -102,14 +103,14 @@ def iter_audio_blocks(path: str | Path, *, block_seconds: float = 30.0) -> Itera
                     pending.append(out.to_ndarray().reshape(-1))
                     pending_len += pending[-1].size
                 if pending_len >= block:
-                    yield _clean(np.concatenate(pending))
+                    yield dc_blocker(_clean(np.concatenate(pending)))
                     pending, pending_len = [], 0
             for out in resampler.resample(None):
                 pending.append(out.to_ndarray().reshape(-1))
     except av.FFmpegError as err:
         raise AudioError(f"{path}: decoding failed ({_reason(err)}); the file may be truncated or corrupt") from None
     if pending:
-        yield _clean(np.concatenate(pending))
+        yield dc_blocker(_clean(np.concatenate(pending)))
 
 
 def load_audio(path: str | Path) -> np.ndarray:
@@ -196,6 +197,27 @@ def _wav_declared_duration(path: Path) -> float:
     if byte_rate == 0 or size in (0, 0xFFFFFFFF):
         return 0.0
     return size / byte_rate
+
+
+class _DcBlocker:
+    """First-order high-pass at about 10 Hz, stateful across blocks.
+
+    A DC offset (a cheap recorder's, or a bad mixer's) hides speech from the voice
+    activity detectors; below 10 Hz there is nothing worth keeping.
+    """
+
+    def __init__(self, cutoff: float = 10.0) -> None:
+        self.pole = float(np.exp(-2 * np.pi * cutoff / SAMPLE_RATE))
+        self.state: np.ndarray | None = None
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        from scipy.signal import lfilter, lfiltic
+
+        b, a = [1.0, -1.0], [1.0, -self.pole]
+        if self.state is None:  # start as if the signal had always been at its first value
+            self.state = lfiltic(b, a, y=[0.0], x=[float(block[0])] if block.size else [0.0])
+        out, self.state = lfilter(b, a, block, zi=self.state)
+        return out.astype(np.float32)
 
 
 def _clean(block: np.ndarray) -> np.ndarray:

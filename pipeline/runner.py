@@ -28,7 +28,7 @@ from pipeline.progress import ProgressReporter, SilentProgress
 from pipeline.report import write_outputs
 from pipeline.stages.align import assign_speakers
 from pipeline.stages.diarize import Diarizer, create_diarizer, diarize
-from pipeline.stages.holdmusic import detect_music
+from pipeline.stages.holdmusic import MusicDetector
 from pipeline.stages.metrics import compute_metrics
 from pipeline.stages.transcribe import Transcriber, Transcript, transcribe
 from pipeline.timeline import KeptTimeline, stripped_regions
@@ -43,13 +43,15 @@ logger = logging.getLogger(__name__)
 class LoadedModels:
     """Models loaded once and reused for every recording of a run or batch."""
 
+    music: MusicDetector
     transcriber: Transcriber
     diarizer: Diarizer
 
     @classmethod
     def load(cls, config: Config) -> LoadedModels:
-        """Load the ASR model and the diarizer the config names."""
+        """Load the music detector, the ASR model and the diarizer the config names."""
         return cls(
+            music=MusicDetector(config.hold_music),
             transcriber=Transcriber(config.asr, models_dir=config.models_dir),
             diarizer=create_diarizer(config.diarization, models_dir=config.models_dir),
         )
@@ -57,7 +59,7 @@ class LoadedModels:
     @property
     def identities(self) -> tuple[ModelIdentity, ...]:
         """Every model a run uses."""
-        return self.transcriber.identities + self.diarizer.identities
+        return self.music.identities + self.transcriber.identities + self.diarizer.identities
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,8 @@ def process_recording(
     with timer.stage("hold_music"):
         progress.start("hold music", duration)
         music = cache.get_or_compute(
-            "music", {**key, "config": config.hold_music.model_dump(mode="json")}, tuple[Region, ...],
-            lambda: detect_music(audio, config=config.hold_music),
+            "music", {**key, "config": config.hold_music.model_dump(mode="json", exclude={"strip"})}, tuple[Region, ...],
+            lambda: models.music.detect(audio),
         )
         progress.finish()
     stripped = stripped_regions(music, config.hold_music.strip)

@@ -118,3 +118,28 @@ def test_truncated_m4a(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(AudioError, match=r"cut\.m4a"):
         load_audio(path)
+
+
+def test_dc_offset_is_removed_and_speech_band_kept(write_wav) -> None:
+    t = np.arange(16_000 * 3) / 16_000
+    path = write_wav("dc.wav", 0.4 + 0.3 * np.sin(2 * np.pi * 200 * t), 16_000)
+    audio = load_audio(path)
+    assert abs(float(audio[16_000:].mean())) < 0.01
+    assert 0.28 < float(np.abs(audio[16_000:]).max()) < 0.32
+
+
+def test_unreadable_file_is_a_clear_error(write_wav, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root reads any file, so the permission failure is injected where the loader opens it."""
+    import builtins
+
+    path = write_wav("locked.wav", tone(1.0, 16_000)[0], 16_000)
+    real_open = builtins.open
+
+    def deny(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", deny)
+    with pytest.raises(AudioError, match=r"locked\.wav: permission denied; make the file readable"):
+        load_audio(path)

@@ -1,0 +1,76 @@
+"""Every file of the bad-input corpus gets its documented outcome (docs/reliability.md).
+
+Errors: one line naming the file, exit 2, nothing written. Awkward but valid audio:
+a result that passes the schema and every invariant. The sensible-result cases run
+in one `speechpipe batch` so the models load once.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.report.jsonfile import validate_result
+from pipeline.serialize import result_from_dict
+from pipeline.validate import invariant_violations
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from corpus import Expected, build_corpus  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def speechpipe(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=1500, cwd=REPO)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, sample_wav: Path) -> tuple[Path, dict[str, Expected]]:
+    folder = tmp_path_factory.mktemp("corpus")
+    return folder, build_corpus(folder, sample_wav, silence_hours=3.0)
+
+
+def test_errors_are_one_line_exit_2_and_write_nothing(corpus: tuple[Path, dict[str, Expected]],
+                                                      tmp_path: Path) -> None:
+    folder, cases = corpus
+    for name, expected in cases.items():
+        if expected.exit_code == 0:
+            continue
+        out = tmp_path / name
+        proc = speechpipe("run", folder / name, "-o", out, "--quiet")
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == expected.exit_code, (name, proc.stderr)
+        assert len(lines) == 1 and name in lines[0] and expected.message in lines[0], (name, proc.stderr)
+        assert not out.exists(), name
+
+
+def test_awkward_audio_gets_a_sensible_result(corpus: tuple[Path, dict[str, Expected]], tmp_path: Path) -> None:
+    folder, cases = corpus
+    good = tmp_path / "good"
+    good.mkdir()
+    for name, expected in cases.items():
+        if expected.exit_code == 0:
+            (good / name).symlink_to(folder / name)
+    proc = speechpipe("batch", good, "-o", tmp_path / "out", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    for name, expected in cases.items():
+        if expected.exit_code != 0:
+            continue
+        data = json.loads((tmp_path / "out" / Path(name).stem / "result.json").read_text())
+        validate_result(data)
+        result = result_from_dict(data)
+        assert invariant_violations(result) == [], name
+        assert len(result.speakers) in expected.speakers, (name, len(result.speakers))
+        if name == "pure_music.wav":
+            assert result.stripped and not result.words
+        if name.startswith("silence"):
+            assert result.duration == pytest.approx(3 * 3600, abs=1) and not result.words
+        if name in {"dc_offset.wav", "clipped.wav", "nan_inf.wav", "telephone_8k.wav", "six_channel_48k.wav",
+                    "mp3_named.wav"}:
+            assert len(result.words) > 40, name  # the speech is still understood
