@@ -204,7 +204,9 @@ class MetricsConfig(_Strict):
 class OutputConfig(_Strict):
     """Which files each run writes."""
 
-    formats: tuple[str, ...] = ("json", "speakers_csv", "music_csv", "txt", "rttm", "srt", "vtt")
+    formats: tuple[str, ...] = (
+        "json", "speakers_csv", "turns_csv", "turns_parquet", "music_csv", "txt", "rttm", "srt", "vtt", "html",
+    )
 
 
 class BatchConfig(_Strict):
