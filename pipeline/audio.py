@@ -69,7 +69,9 @@ def probe(path: str | Path) -> AudioInfo:
                 codec=stream.codec_context.name,
             )
     except av.FFmpegError as err:
-        raise AudioError(f"{path}: not a readable audio file ({_reason(err)}); check the file or convert it to WAV") from None
+        raise AudioError(
+            f"{path}: not a readable audio file ({_reason(err)}); check the file or convert it to WAV"
+        ) from None
 
 
 def iter_audio_blocks(path: str | Path, *, block_seconds: float = 30.0) -> Iterator[np.ndarray]:
@@ -108,7 +110,9 @@ def iter_audio_blocks(path: str | Path, *, block_seconds: float = 30.0) -> Itera
             for out in resampler.resample(None):
                 pending.append(out.to_ndarray().reshape(-1))
     except av.FFmpegError as err:
-        raise AudioError(f"{path}: decoding failed ({_reason(err)}); the file may be truncated or corrupt") from None
+        raise AudioError(
+            f"{path}: decoding failed ({_reason(err)}); the file may be truncated or corrupt"
+        ) from None
     if pending:
         yield dc_blocker(_clean(np.concatenate(pending)))
 
@@ -142,7 +146,9 @@ def _check_file(path: str | Path) -> Path:
     if not path.exists():
         raise AudioError(f"{path}: no such file; check the path")
     if path.is_dir():
-        raise AudioError(f"{path}: is a directory, not an audio file; give a file (or use `speechpipe batch` for folders)")
+        raise AudioError(
+            f"{path}: is a directory, not an audio file; give a file (or use `speechpipe batch` for folders)"
+        )
     try:
         size = path.stat().st_size
         with open(path, "rb"):

@@ -42,22 +42,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``run`` and ``batch``: config, models, speakers, output, verbosity."""
-    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
-                        help="output folder; each recording gets OUT/<recording-name>/")
-    parser.add_argument("--config", default="default", metavar="NAME|PATH",
-                        help="config name in configs/ (default, gpu, cloud) or a YAML file (default: %(default)s)")
-    parser.add_argument("--model", metavar="NAME", help="ASR model from the registry, e.g. tiny.en, base, large-v3")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="OUT",
+        help="output folder; each recording gets OUT/<recording-name>/",
+    )
+    parser.add_argument(
+        "--config",
+        default="default",
+        metavar="NAME|PATH",
+        help="config name in configs/ (default, gpu, cloud) or a YAML file (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--model", metavar="NAME", help="ASR model from the registry, e.g. tiny.en, base, large-v3"
+    )
     parser.add_argument("--language", metavar="CODE", help="transcript language, e.g. en (default: detect)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], help="device for ASR and diarization")
     parser.add_argument("--diarizer", choices=["embedded", "pyannote"], help="diarization backend")
     parser.add_argument("--num-speakers", type=int, metavar="N", help="exact number of speakers, if known")
     parser.add_argument("--min-speakers", type=int, metavar="N", help="at least N speakers")
     parser.add_argument("--max-speakers", type=int, metavar="N", help="at most N speakers")
-    parser.add_argument("--keep-music", action="store_true", help="do not strip music before ASR and diarization")
-    parser.add_argument("--speaker-names", metavar="A,B,...",
-                        help='name speakers in order of first speech, e.g. "Host,Guest"')
-    parser.add_argument("--enroll", action="append", default=[], metavar="NAME=CLIP",
-                        help="name the speaker whose voice matches CLIP (repeatable); wins over --speaker-names")
+    parser.add_argument(
+        "--keep-music", action="store_true", help="do not strip music before ASR and diarization"
+    )
+    parser.add_argument(
+        "--speaker-names", metavar="A,B,...", help='name speakers in order of first speech, e.g. "Host,Guest"'
+    )
+    parser.add_argument(
+        "--enroll",
+        action="append",
+        default=[],
+        metavar="NAME=CLIP",
+        help="name the speaker whose voice matches CLIP (repeatable); wins over --speaker-names",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
     parser.add_argument("--debug", action="store_true", help="show the traceback of unexpected errors")
@@ -92,12 +112,19 @@ def speaker_naming(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def _add_run_parser(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser(
-        "run", help="analyse recordings one after another",
+        "run",
+        help="analyse recordings one after another",
         description="Analyse each FILE and write its outputs to OUT/<recording-name>/: result.json, "
-                    "speakers.csv, music.csv, transcript.txt/.srt/.vtt, diarization.rttm.",
+        "speakers.csv, music.csv, transcript.txt/.srt/.vtt, diarization.rttm.",
         epilog=EPILOG,
     )
-    run.add_argument("files", nargs="+", type=Path, metavar="FILE", help="audio or video files (wav, flac, mp3, m4a, ogg, opus, webm, ...)")
+    run.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="audio or video files (wav, flac, mp3, m4a, ogg, opus, webm, ...)",
+    )
     add_common_options(run)
     run.set_defaults(handler=_run_command)
 
@@ -115,7 +142,9 @@ def _run_command(args: argparse.Namespace) -> int:
     models = LoadedModels.load(config)
     for path in args.files:
         progress = SilentProgress() if args.quiet else TqdmProgress(path.name)
-        result, out_dir = run_one(path, config, models, out_root=args.output, progress=progress, naming=naming)
+        result, out_dir = run_one(
+            path, config, models, out_root=args.output, progress=progress, naming=naming
+        )
         if not args.quiet:
             _print_summary(result, out_dir)
     return 0
@@ -138,7 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = getattr(args, "verbose", False)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
     # Libraries' deprecation chatter (e.g. webrtcvad's pkg_resources import) is not
     # the user's business: route warnings to logging and show them only with -v.
@@ -152,11 +182,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("speechpipe: interrupted", file=sys.stderr)
         return 130
-    except Exception as err:  # noqa: BLE001 - the one place that turns surprises into one line
+    except Exception as err:
         if getattr(args, "debug", False):
             raise
-        print(f"speechpipe: internal error: {type(err).__name__}: {err} (rerun with --debug for details)",
-              file=sys.stderr)
+        print(
+            f"speechpipe: internal error: {type(err).__name__}: {err} (rerun with --debug for details)",
+            file=sys.stderr,
+        )
         return 4
 
 

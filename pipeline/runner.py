@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +27,13 @@ from pipeline.errors import StageError
 from pipeline.hashing import file_sha256
 from pipeline.progress import ProgressReporter, SilentProgress
 from pipeline.report import write_outputs
+from pipeline.speakers import enroll, name_speakers_by_order, rename_speakers
 from pipeline.stages.align import assign_speakers
 from pipeline.stages.diarize import Diarizer, create_diarizer, diarize
 from pipeline.stages.holdmusic import MusicDetector
 from pipeline.stages.metrics import compute_metrics
 from pipeline.stages.transcribe import Transcriber, Transcript, transcribe
 from pipeline.timeline import KeptTimeline, stripped_regions
-from pipeline.speakers import enroll, name_speakers_by_order, rename_speakers
 from pipeline.types import ModelIdentity, RecordingResult, Region, Segment, Turn
 from pipeline.validate import invariant_violations
 
@@ -113,13 +114,16 @@ def process_recording(
         content_sha256 = file_sha256(path)
         audio = load_audio(path)
     duration = audio.size / SAMPLE_RATE
-    key = {"content_sha256": content_sha256}
+    key: dict[str, object] = {"content_sha256": content_sha256}
 
     with timer.stage("hold_music"):
         progress.start("hold music", duration)
+        detection_config = config.hold_music.model_dump(mode="json", exclude={"strip"})  # strip acts later
         music = cache.get_or_compute(
-            "music", {**key, "config": config.hold_music.model_dump(mode="json", exclude={"strip"})}, tuple[Region, ...],
-            lambda: models.music.detect(audio),
+            "music",
+            {**key, "config": detection_config},
+            tuple[Region, ...],
+            partial(models.music.detect, audio),
         )
         progress.finish()
     stripped = stripped_regions(music, config.hold_music.strip)
@@ -131,8 +135,10 @@ def process_recording(
     with timer.stage("asr"):
         progress.start("transcribe", timeline.kept_duration)
         transcript = cache.get_or_compute(
-            "asr", {**key, "config": config.asr.model_dump(mode="json"), "models": models.transcriber.identities},
-            Transcript, lambda: transcribe(models.transcriber, kept, timeline, progress=progress.update),
+            "asr",
+            {**key, "config": config.asr.model_dump(mode="json"), "models": models.transcriber.identities},
+            Transcript,
+            lambda: transcribe(models.transcriber, kept, timeline, progress=progress.update),
         )
         progress.finish()
 
@@ -140,7 +146,8 @@ def process_recording(
         progress.start("diarize", timeline.kept_duration)
         diar_config = config.diarization.model_dump(mode="json", exclude={"pyannote": {"token"}})
         turns, overlapped = cache.get_or_compute(
-            "diarization", {**key, "config": diar_config, "models": models.diarizer.identities},
+            "diarization",
+            {**key, "config": diar_config, "models": models.diarizer.identities},
             tuple[tuple[Turn, ...], tuple[Turn, ...]],
             lambda: diarize(models.diarizer, kept, timeline, config.diarization),
         )
@@ -149,10 +156,16 @@ def process_recording(
     with timer.stage("align_metrics"):
         segments = assign_speakers(transcript.segments, turns)
         if naming is not None:
-            turns, overlapped, segments = _apply_naming(naming, config, kept, timeline, turns, overlapped, segments)
+            turns, overlapped, segments = _apply_naming(
+                naming, config, kept, timeline, turns, overlapped, segments
+            )
         speakers, conversation = compute_metrics(
-            duration=duration, turns=turns, overlapped_turns=overlapped, segments=segments,
-            hold_music=stripped, config=config.metrics,
+            duration=duration,
+            turns=turns,
+            overlapped_turns=overlapped,
+            segments=segments,
+            hold_music=stripped,
+            config=config.metrics,
         )
     result = RecordingResult(
         source=str(path),
@@ -172,7 +185,9 @@ def process_recording(
     )
     problems = invariant_violations(result)
     if problems:
-        raise StageError(f"{path}: result breaks {len(problems)} invariant(s), first: {problems[0]}; please report it")
+        raise StageError(
+            f"{path}: result breaks {len(problems)} invariant(s), first: {problems[0]}; please report it"
+        )
     return result
 
 
@@ -185,13 +200,22 @@ def _apply_naming(
     overlapped: tuple[Turn, ...],
     segments: tuple[Segment, ...],
 ) -> tuple[tuple[Turn, ...], tuple[Turn, ...], tuple[Segment, ...]]:
-    mapping = name_speakers_by_order(naming.names, turns=turns, overlapped_turns=overlapped, segments=segments)
-    enrolled = enroll(kept, turns, naming.enroll, threshold=config.metrics.enrollment_threshold,
-                      to_audio_time=timeline.to_kept)
+    mapping = name_speakers_by_order(
+        naming.names, turns=turns, overlapped_turns=overlapped, segments=segments
+    )
+    enrolled = enroll(
+        kept,
+        turns,
+        naming.enroll,
+        threshold=config.metrics.enrollment_threshold,
+        to_audio_time=timeline.to_kept,
+    )
     taken = set(enrolled.values())
     # Enrolled voices win; order-based names fill in for speakers no clip matched.
     mapping = {label: name for label, name in mapping.items() if name not in taken and label not in enrolled}
-    return rename_speakers({**mapping, **enrolled}, turns=turns, overlapped_turns=overlapped, segments=segments)
+    return rename_speakers(
+        {**mapping, **enrolled}, turns=turns, overlapped_turns=overlapped, segments=segments
+    )
 
 
 def run_one(

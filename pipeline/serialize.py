@@ -44,7 +44,7 @@ def to_jsonable(value: Any) -> Any:
 def from_jsonable(tp: Any, value: Any) -> Any:
     """Rebuild a value of type ``tp`` (dataclass, tuple, optional, primitive)."""
     origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
         return tp(**{k: from_jsonable(hints[k], v) for k, v in value.items() if k in hints})
     if origin in (typing.Union, types.UnionType):

@@ -60,7 +60,7 @@ class KeptTimeline:
     @property
     def is_identity(self) -> bool:
         """True when nothing was stripped."""
-        return self.pieces == ((0.0, self.duration),) or not self.pieces and self.duration == 0
+        return self.pieces == ((0.0, self.duration),) or (not self.pieces and self.duration == 0)
 
     @property
     def kept_offsets(self) -> tuple[float, ...]:
@@ -117,7 +117,7 @@ class KeptTimeline:
         if self.is_identity:
             return audio
         return np.concatenate(
-            [audio[int(round(s * sample_rate)) : int(round(e * sample_rate))] for s, e in self.pieces]
+            [audio[round(s * sample_rate) : round(e * sample_rate)] for s, e in self.pieces]
             or [audio[:0]]
         )
 

@@ -6,6 +6,8 @@ stage, never the user's fault, so the runner refuses to write such a result.
 
 from __future__ import annotations
 
+import itertools
+
 from pipeline.timeline import KeptTimeline
 from pipeline.types import RecordingResult
 
@@ -35,7 +37,7 @@ def invariant_violations(result: RecordingResult) -> list[str]:
     for turns, name in ((result.turns, "turn"), (result.overlapped_turns, "overlapped turn")):
         for turn in turns:
             check_span(f"{name} of {turn.speaker}", turn.start, turn.end, kept=True)
-        if any(b.start < a.start - _EPS for a, b in zip(turns, turns[1:], strict=False)):
+        if any(b.start < a.start - _EPS for a, b in itertools.pairwise(turns)):
             problems.append(f"{name}s are not in time order")
     for segment in result.segments:
         check_span(f"segment {segment.text[:30]!r}", segment.start, segment.end, kept=True)
@@ -44,7 +46,9 @@ def invariant_violations(result: RecordingResult) -> list[str]:
             if not (segment.start - _EPS <= word.start and word.end <= segment.end + _EPS):
                 problems.append(f"word {word.text!r} at {word.start:.3f} is outside its segment")
             if word.speaker != segment.speaker:
-                problems.append(f"word {word.text!r} at {word.start:.3f} has another speaker than its segment")
+                problems.append(
+                    f"word {word.text!r} at {word.start:.3f} has another speaker than its segment"
+                )
     starts = [s.start for s in result.segments]
     if starts != sorted(starts):
         problems.append("segments are not in time order")

@@ -49,8 +49,9 @@ def _encode(path: Path, signal: np.ndarray, codec: str) -> None:
         names = [f.name for f in stream.codec_context.codec.audio_formats]
         fmt = "fltp" if "fltp" in names else names[0]
         for start in range(0, signal.size, 1152):
-            frame = av.AudioFrame.from_ndarray(signal[None, start : start + 1152].astype(np.float32),
-                                               format=fmt, layout="mono")
+            frame = av.AudioFrame.from_ndarray(
+                signal[None, start : start + 1152].astype(np.float32), format=fmt, layout="mono"
+            )
             frame.sample_rate, frame.pts = RATE, start
             for packet in stream.encode(frame):
                 container.mux(packet)
@@ -108,8 +109,12 @@ def build_corpus(folder: Path, sample: Path, *, silence_hours: float = 3.0) -> d
     up = np.interp(np.arange(speech.size * 3) / 3, np.arange(speech.size), speech).astype(np.float32)
     (folder / "six_channel_48k.wav").write_bytes(_wav_bytes(np.tile(up[:, None], (1, 6)) * 0.5, rate=48_000))
     cases["six_channel_48k.wav"] = Expected(0)
-    sf.write(folder / "silence_long.flac", np.zeros(int(silence_hours * 3600 * RATE), dtype=np.int16), RATE,
-             subtype="PCM_16")
+    sf.write(
+        folder / "silence_long.flac",
+        np.zeros(int(silence_hours * 3600 * RATE), dtype=np.int16),
+        RATE,
+        subtype="PCM_16",
+    )
     cases["silence_long.flac"] = Expected(0, speakers=(0,))
     t = np.arange(40 * RATE) / RATE
     chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)) / 3

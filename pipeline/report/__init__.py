@@ -40,7 +40,9 @@ def get_writer(name: str) -> Writer:
     try:
         return _WRITERS[name]
     except KeyError:
-        raise ConfigError(f"output.formats: unknown format {name!r}; choose from {sorted(_WRITERS)}") from None
+        raise ConfigError(
+            f"output.formats: unknown format {name!r}; choose from {sorted(_WRITERS)}"
+        ) from None
 
 
 def writer_names() -> list[str]:

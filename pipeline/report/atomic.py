@@ -33,7 +33,9 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; outputs are for everyone who may read the folder
+        os.chmod(
+            tmp, 0o644
+        )  # mkstemp makes owner-only files; outputs are for everyone who may read the folder
         os.replace(tmp, path)
     except OSError as err:
         _remove(tmp)

@@ -34,10 +34,10 @@ def _cue_text(segment: Segment) -> str:
 @register_writer("srt")
 def write_srt(result: RecordingResult, out_dir: Path) -> Path:
     """``transcript.srt``: numbered subtitle cues."""
-    cues = [
-        f"{i}\n{subtitle_stamp(s.start, decimal=',')} --> {subtitle_stamp(s.end, decimal=',')}\n{_cue_text(s)}\n"
-        for i, s in enumerate(result.segments, start=1)
-    ]
+    cues = []
+    for i, s in enumerate(result.segments, start=1):
+        span = f"{subtitle_stamp(s.start, decimal=',')} --> {subtitle_stamp(s.end, decimal=',')}"
+        cues.append(f"{i}\n{span}\n{_cue_text(s)}\n")
     return atomic_write_text(out_dir / "transcript.srt", "\n".join(cues))
 
 
@@ -47,7 +47,9 @@ def write_vtt(result: RecordingResult, out_dir: Path) -> Path:
     cues = ["WEBVTT\n"]
     for s in result.segments:
         text = f"<v {s.speaker}>{s.text}" if s.speaker else s.text
-        cues.append(f"{subtitle_stamp(s.start, decimal='.')} --> {subtitle_stamp(s.end, decimal='.')}\n{text}\n")
+        cues.append(
+            f"{subtitle_stamp(s.start, decimal='.')} --> {subtitle_stamp(s.end, decimal='.')}\n{text}\n"
+        )
     return atomic_write_text(out_dir / "transcript.vtt", "\n".join(cues))
 
 

@@ -11,7 +11,7 @@ def clock(seconds: float) -> str:
 
 def short_duration(seconds: float) -> str:
     """``M:SS`` for a loop period (``H:MM:SS`` past an hour)."""
-    total = int(round(max(0.0, seconds)))
+    total = round(max(0.0, seconds))
     if total >= 3600:
         return clock(total)
     return f"{total // 60}:{total % 60:02d}"
@@ -19,7 +19,7 @@ def short_duration(seconds: float) -> str:
 
 def subtitle_stamp(seconds: float, *, decimal: str) -> str:
     """``HH:MM:SS,mmm`` (SRT, ``decimal=","``) or ``HH:MM:SS.mmm`` (VTT, ``"."``)."""
-    millis = int(round(max(0.0, seconds) * 1000))
+    millis = round(max(0.0, seconds) * 1000)
     hours, millis = divmod(millis, 3_600_000)
     minutes, millis = divmod(millis, 60_000)
     secs, millis = divmod(millis, 1000)

@@ -19,15 +19,20 @@ from pipeline.serialize import result_from_dict
 from pipeline.validate import invariant_violations
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from corpus import Expected, build_corpus  # noqa: E402
+from corpus import Expected, build_corpus
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
 def speechpipe(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=1500, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        cwd=REPO,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +41,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, sample_wav: Path) -> tuple[
     return folder, build_corpus(folder, sample_wav, silence_hours=3.0)
 
 
-def test_errors_are_one_line_exit_2_and_write_nothing(corpus: tuple[Path, dict[str, Expected]],
-                                                      tmp_path: Path) -> None:
+def test_errors_are_one_line_exit_2_and_write_nothing(
+    corpus: tuple[Path, dict[str, Expected]], tmp_path: Path
+) -> None:
     folder, cases = corpus
     for name, expected in cases.items():
         if expected.exit_code == 0:
@@ -50,7 +56,9 @@ def test_errors_are_one_line_exit_2_and_write_nothing(corpus: tuple[Path, dict[s
         assert not out.exists(), name
 
 
-def test_awkward_audio_gets_a_sensible_result(corpus: tuple[Path, dict[str, Expected]], tmp_path: Path) -> None:
+def test_awkward_audio_gets_a_sensible_result(
+    corpus: tuple[Path, dict[str, Expected]], tmp_path: Path
+) -> None:
     folder, cases = corpus
     good = tmp_path / "good"
     good.mkdir()
@@ -71,6 +79,12 @@ def test_awkward_audio_gets_a_sensible_result(corpus: tuple[Path, dict[str, Expe
             assert result.stripped and not result.words
         if name.startswith("silence"):
             assert result.duration == pytest.approx(3 * 3600, abs=1) and not result.words
-        if name in {"dc_offset.wav", "clipped.wav", "nan_inf.wav", "telephone_8k.wav", "six_channel_48k.wav",
-                    "mp3_named.wav"}:
+        if name in {
+            "dc_offset.wav",
+            "clipped.wav",
+            "nan_inf.wav",
+            "telephone_8k.wav",
+            "six_channel_48k.wav",
+            "mp3_named.wav",
+        }:
             assert len(result.words) > 40, name  # the speech is still understood

@@ -17,13 +17,28 @@ from pipeline.validate import invariant_violations
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "samples" / "demo.flac"
-OUTPUT_FILES = {"result.json", "speakers.csv", "turns.csv", "turns.parquet", "music.csv", "transcript.txt",
-                "transcript.srt", "transcript.vtt", "diarization.rttm", "report.html"}
+OUTPUT_FILES = {
+    "result.json",
+    "speakers.csv",
+    "turns.csv",
+    "turns.parquet",
+    "music.csv",
+    "transcript.txt",
+    "transcript.srt",
+    "transcript.vtt",
+    "diarization.rttm",
+    "report.html",
+}
 
 
 def speechpipe(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +51,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Compl
 def test_demo_run_writes_every_output(demo_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     proc, out_dir = demo_run
     assert proc.returncode == 0, proc.stderr
-    assert OUTPUT_FILES <= {p.name for p in out_dir.iterdir()}
+    assert {p.name for p in out_dir.iterdir()} >= OUTPUT_FILES
     data = json.loads((out_dir / "result.json").read_text())
     validate_result(data)
     result = result_from_dict(data)
@@ -46,7 +61,9 @@ def test_demo_run_writes_every_output(demo_run: tuple[subprocess.CompletedProces
 
 
 @pytest.mark.slow
-def test_demo_hold_music_is_found_and_stripped(demo_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+def test_demo_hold_music_is_found_and_stripped(
+    demo_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
     """The demo is a 12 s loop played 4 times (0-48 s), then speech from 49 s."""
     _, out_dir = demo_run
     result = result_from_dict(json.loads((out_dir / "result.json").read_text()))
@@ -63,7 +80,15 @@ def test_demo_hold_music_is_found_and_stripped(demo_run: tuple[subprocess.Comple
 def test_version_and_help() -> None:
     assert speechpipe("--version").stdout.startswith("speechpipe ")
     helptext = speechpipe("run", "--help").stdout
-    for option in ("--output", "--config", "--model", "--num-speakers", "--keep-music", "--quiet", "exit codes"):
+    for option in (
+        "--output",
+        "--config",
+        "--model",
+        "--num-speakers",
+        "--keep-music",
+        "--quiet",
+        "exit codes",
+    ):
         assert option in helptext
 
 
@@ -73,8 +98,13 @@ def _bad_inputs(tmp: Path) -> dict[str, Path]:
     sf.write(tmp / "whole.wav", np.zeros(16_000 * 10, dtype=np.float32), 16_000)
     data = (tmp / "whole.wav").read_bytes()
     (tmp / "truncated.wav").write_bytes(data[: len(data) // 4])
-    return {"missing": tmp / "missing.wav", "empty": tmp / "empty.wav", "non-audio": tmp / "notes.wav",
-            "truncated": tmp / "truncated.wav", "directory": tmp}
+    return {
+        "missing": tmp / "missing.wav",
+        "empty": tmp / "empty.wav",
+        "non-audio": tmp / "notes.wav",
+        "truncated": tmp / "truncated.wav",
+        "directory": tmp,
+    }
 
 
 @pytest.mark.parametrize("case", ["missing", "empty", "non-audio", "truncated", "directory"])
@@ -84,7 +114,9 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path: Path, case: str)
     proc = speechpipe("run", path, "-o", out, "--quiet")
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("speechpipe: error: ") and str(path) in lines[0], proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("speechpipe: error: ") and str(path) in lines[0], (
+        proc.stderr
+    )
     assert "Traceback" not in proc.stderr
     assert not out.exists()
 

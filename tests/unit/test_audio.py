@@ -15,7 +15,9 @@ from pipeline.errors import AudioError
 def encode(path: Path, signal: np.ndarray, sample_rate: int, codec: str, layout: str = "mono") -> Path:
     """Encode ``signal`` (shape (channels, samples), float) with PyAV's bundled FFmpeg."""
     with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=sample_rate, layout=layout, options={"strict": "experimental"})
+        stream = container.add_stream(
+            codec, rate=sample_rate, layout=layout, options={"strict": "experimental"}
+        )
         names = [f.name for f in stream.codec_context.codec.audio_formats]
         fmt = next(f for f in ("fltp", "flt", "s16p", "s16") if f in names)
         frame_size = 1024
@@ -46,9 +48,15 @@ def tone(seconds: float, sample_rate: int, channels: int = 1) -> np.ndarray:
 
 @pytest.mark.parametrize(
     ("suffix", "codec", "rate", "layout"),
-    [("wav", "pcm_s16le", 44_100, "stereo"), ("flac", "flac", 48_000, "mono"), ("mp3", "libmp3lame", 22_050, "stereo"),
-     ("m4a", "aac", 44_100, "stereo"), ("ogg", "vorbis", 44_100, "stereo"), ("opus", "libopus", 48_000, "stereo"),
-     ("webm", "libopus", 48_000, "mono")],
+    [
+        ("wav", "pcm_s16le", 44_100, "stereo"),
+        ("flac", "flac", 48_000, "mono"),
+        ("mp3", "libmp3lame", 22_050, "stereo"),
+        ("m4a", "aac", 44_100, "stereo"),
+        ("ogg", "vorbis", 44_100, "stereo"),
+        ("opus", "libopus", 48_000, "stereo"),
+        ("webm", "libopus", 48_000, "mono"),
+    ],
 )
 def test_formats_decode_to_16k_mono(tmp_path: Path, suffix: str, codec: str, rate: int, layout: str) -> None:
     channels = 2 if layout == "stereo" else 1

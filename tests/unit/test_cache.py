@@ -37,7 +37,9 @@ def test_damaged_entry_is_recomputed(tmp_path: Path) -> None:
     cache.get_or_compute("music", parts, tuple[Region, ...], lambda: ())
     entry = next(tmp_path.rglob("music-*.json"))
     entry.write_text("{not json")
-    assert cache.get_or_compute("music", parts, tuple[Region, ...], lambda: (Region(3, 4),)) == (Region(3, 4),)
+    assert cache.get_or_compute("music", parts, tuple[Region, ...], lambda: (Region(3, 4),)) == (
+        Region(3, 4),
+    )
 
 
 def test_disabled_cache_always_computes() -> None:

@@ -16,9 +16,17 @@ from pipeline.runner import safe_output_name
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("talk.wav", "talk"), ("../../etc/passwd", "passwd"), ("/abs/path/x.mp3", "x"), ("..", "recording"),
-     (".hidden.wav", "hidden"), ("a b&c;rm -rf.m4a", "a_b_c_rm_-rf"), ("ｆｕｌｌ.wav", "full"),
-     ("名前.wav", "名前"), ("x\u202egnp.wav", "x_gnp")],
+    [
+        ("talk.wav", "talk"),
+        ("../../etc/passwd", "passwd"),
+        ("/abs/path/x.mp3", "x"),
+        ("..", "recording"),
+        (".hidden.wav", "hidden"),
+        ("a b&c;rm -rf.m4a", "a_b_c_rm_-rf"),
+        ("ｆｕｌｌ.wav", "full"),
+        ("名前.wav", "名前"),
+        ("x\u202egnp.wav", "x_gnp"),
+    ],
 )
 def test_safe_output_name_examples(name: str, expected: str) -> None:
     assert safe_output_name(Path(name)) == expected
@@ -37,8 +45,12 @@ def tiny_disk(tmp_path: Path):
     """A 64 KiB tmpfs (needs root); skipped where mounting is not allowed."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                      capture_output=True).returncode != 0:
+    if (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+        != 0
+    ):
         pytest.skip("cannot mount a tmpfs here")
     yield mount
     subprocess.run(["umount", str(mount)], check=False)

@@ -120,14 +120,25 @@ def test_speaker_embeddings_map_time_and_skip_silence_short_turns():
     assert np.linalg.norm(found["A"]) == pytest.approx(1.0)
 
 
+class LoudnessEncoder:
+    """Embeds audio by its peak level: a loud and a quiet tone are distinct 'voices'."""
+
+    def embed(self, audio: np.ndarray) -> np.ndarray | None:
+        level = float(np.sqrt(2 * np.mean(audio**2)))
+        return np.array([level, 1.0 - level, 0.1]) if audio.size >= 1600 else None
+
+
 def test_enroll_end_to_end_with_fake_encoder(tmp_path: Path):
     soundfile = pytest.importorskip("soundfile")
     rate = 16_000
+    t = np.arange(2 * rate) / rate
+    loud, quiet = 0.9 * np.sin(2 * np.pi * 300 * t), 0.1 * np.sin(2 * np.pi * 300 * t)
     clip = tmp_path / "ann.wav"
-    soundfile.write(clip, np.full(rate, -0.9, dtype=np.float32), rate)
-    audio = np.concatenate([np.full(2 * rate, 0.9), np.full(2 * rate, -0.9)]).astype(np.float32)
+    soundfile.write(clip, quiet.astype(np.float32), rate)  # decoded through the real loader
+    audio = np.concatenate([loud, quiet]).astype(np.float32)
     turns = (Turn(0.0, 2.0, "SPEAKER_00"), Turn(2.0, 4.0, "SPEAKER_01"))
-    assert enroll(audio, turns, {"Ann": clip}, threshold=0.9, encoder=FakeEncoder()) == {"SPEAKER_01": "Ann"}
+    found = enroll(audio, turns, {"Ann": clip}, threshold=0.9, encoder=LoudnessEncoder())
+    assert found == {"SPEAKER_01": "Ann"}
 
 
 @pytest.mark.slow

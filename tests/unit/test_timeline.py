@@ -22,8 +22,16 @@ def test_pieces_and_kept_duration() -> None:
 
 @pytest.mark.parametrize(
     ("kept", "side", "original"),
-    [(0.0, "start", 0.0), (5.0, "start", 5.0), (10.0, "start", 30.0), (10.0, "end", 10.0),
-     (15.0, "start", 35.0), (30.0, "start", 60.0), (30.0, "end", 50.0), (70.0, "end", 100.0)],
+    [
+        (0.0, "start", 0.0),
+        (5.0, "start", 5.0),
+        (10.0, "start", 30.0),
+        (10.0, "end", 10.0),
+        (15.0, "start", 35.0),
+        (30.0, "start", 60.0),
+        (30.0, "end", 50.0),
+        (70.0, "end", 100.0),
+    ],
 )
 def test_to_original_at_and_between_cuts(kept: float, side: str, original: float) -> None:
     assert TIMELINE.to_original(kept, side) == pytest.approx(original)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from pipeline.errors import ConfigError
 from pipeline.report import get_writer, write_outputs, writer_names
 from pipeline.report.jsonfile import validate_result
 from pipeline.report.text import music_line
-from pipeline.serialize import result_from_dict, result_to_dict
+from pipeline.serialize import result_from_dict
 from pipeline.types import (
     ConversationStats,
     RecordingResult,
@@ -37,10 +37,19 @@ def small_result(source: str = "talk.wav") -> RecordingResult:
         SpeakerStats("B", 1.7, 0.5484, 1, 1, 35.3, 1.7, 2701.9, 2703.6),
     )
     return RecordingResult(
-        source=source, duration=2710.0, content_sha256="0" * 64, music=(loop,), stripped=(loop,),
-        segments=segments, turns=turns, overlapped_turns=turns, speakers=speakers,
-        conversation=ConversationStats(2710.0, 2697.0, 3.1, 2), language="en",
-        config={"asr": {"model": "tiny.en"}}, timings={"asr": 1.5},
+        source=source,
+        duration=2710.0,
+        content_sha256="0" * 64,
+        music=(loop,),
+        stripped=(loop,),
+        segments=segments,
+        turns=turns,
+        overlapped_turns=turns,
+        speakers=speakers,
+        conversation=ConversationStats(2710.0, 2697.0, 3.1, 2),
+        language="en",
+        config={"asr": {"model": "tiny.en"}},
+        timings={"asr": 1.5},
     )
 
 
@@ -53,8 +62,15 @@ def test_every_writer_writes_its_file(tmp_path: Path) -> None:
     formats = ("json", "speakers_csv", "music_csv", "txt", "rttm", "srt", "vtt")
     paths = write_outputs(small_result(), tmp_path, formats)
     assert sorted(p.name for p in paths) == sorted(
-        ["result.json", "speakers.csv", "music.csv", "transcript.txt", "diarization.rttm",
-         "transcript.srt", "transcript.vtt"]
+        [
+            "result.json",
+            "speakers.csv",
+            "music.csv",
+            "transcript.txt",
+            "diarization.rttm",
+            "transcript.srt",
+            "transcript.vtt",
+        ]
     )
     assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
 
@@ -74,8 +90,10 @@ def test_transcript_srt_vtt_rttm_content(tmp_path: Path) -> None:
     rttm = (tmp_path / "diarization.rttm").read_text().splitlines()
     assert rttm[0] == "SPEAKER talk 1 2699.800 1.400 <NA> <NA> A <NA> <NA>"
     rows = list(csv.reader((tmp_path / "music.csv").open()))
-    assert rows == [["start", "end", "kind", "period", "repeats", "confidence"],
-                    ["0.0", "2697.0", "loop", "133.0", "20.3", "0.97"]]
+    assert rows == [
+        ["start", "end", "kind", "period", "repeats", "confidence"],
+        ["0.0", "2697.0", "loop", "133.0", "20.3", "0.97"],
+    ]
 
 
 def test_result_json_validates_and_round_trips(tmp_path: Path) -> None:
@@ -106,6 +124,12 @@ def test_schema_lists_every_field_of_the_result_types() -> None:
     from pipeline.report.jsonfile import result_schema
 
     defs = result_schema()["$defs"]
-    for name, cls in (("speaker", SpeakerStats), ("conversation", ConversationStats), ("turn", Turn),
-                      ("word", Word), ("segment", Segment), ("region", Region)):
+    for name, cls in (
+        ("speaker", SpeakerStats),
+        ("conversation", ConversationStats),
+        ("turn", Turn),
+        ("word", Word),
+        ("segment", Segment),
+        ("region", Region),
+    ):
         assert set(defs[name]["properties"]) == {f.name for f in dataclasses.fields(cls)}, name
