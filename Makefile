@@ -30,6 +30,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/holdmusic.py
 	$(BIN)/python bench/diarization_der.py
+	$(BIN)/speechpipe eval
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench samples

@@ -28,7 +28,7 @@ def add_eval_parser(commands: argparse._SubParsersAction) -> None:
                         help="results folder (default: bench/results in the checkout)")
     parser.add_argument("--quick", action="store_true",
                         help="one ~1 minute live room, three systems, no scaling series (about a minute)")
-    parser.add_argument("--rooms", type=int, default=3, metavar="N", help="live rooms (default: %(default)s)")
+    parser.add_argument("--rooms", type=int, default=2, metavar="N", help="live rooms (default: %(default)s)")
     parser.add_argument("--no-real", action="store_true", help="leave out the real recordings")
     parser.add_argument("--scaling", default="5,60,180", metavar="MINUTES",
                         help="comma-separated lengths of the scaling series in minutes, '' for none "

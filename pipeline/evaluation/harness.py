@@ -56,7 +56,7 @@ class Plan:
         Pipeline config name or path.
     """
 
-    rooms: int = 3
+    rooms: int = 2
     real: bool = True
     quick: bool = False
     scaling_minutes: tuple[float, ...] = (5.0, 60.0, 180.0)
@@ -94,7 +94,8 @@ def evaluate(plan: Plan, *, work: Path, progress: Callable[[str], None] = logger
                            config_name=plan.config, warmup=warmup)
         run: SystemRun = measured.value
         runs[system] = {"load_seconds": run.load_seconds, "warmup_seconds": run.warmup_seconds,
-                        "peak_rss_mb": measured.peak_rss_mb, "wall_seconds": measured.wall_seconds}
+                        "peak_rss_mb": measured.peak_rss_mb, "wall_seconds": measured.wall_seconds,
+                        "cpu_seconds": measured.cpu_seconds}
         scores.extend(score_output(by_name[o.name], o, metrics=metrics) for o in run.outputs)
     summary, compared = _compare(scores, kinds=sorted({r.kind for r in references}))
     scaling = [] if plan.quick else _scaling(plan, work, warmup, progress)
@@ -150,7 +151,8 @@ def _scaling(plan: Plan, work: Path, warmup: Path | None, progress: Callable[[st
             "minutes": minutes, "audio_seconds": reference.duration, "seconds": output.seconds,
             "rtf": output.seconds / reference.duration,
             "stage_rtf": {k: v / reference.duration for k, v in output.timings.items()},
-            "peak_rss_mb": measured.peak_rss_mb, "speech_seconds": sum(e - s for s, e in reference.speech),
+            "peak_rss_mb": measured.peak_rss_mb, "cpu_seconds": measured.cpu_seconds,
+            "speech_seconds": sum(e - s for s, e in reference.speech),
             "music_f1": counts.f1, "speech_lost": counts.speech_lost_share,
             "load_seconds": measured.value.load_seconds,
         })

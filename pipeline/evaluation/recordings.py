@@ -235,7 +235,7 @@ def _write(path: Path, audio: np.ndarray) -> Path:
     return path
 
 
-def write_warmup_clip(folder: Path, *, seconds: float = 8.0) -> Path:
+def write_warmup_clip(folder: Path, *, seconds: float = 4.0) -> Path:
     """Write the first ``seconds`` of speech of pyannote's sample to ``folder/warm-up.flac``.
 
     Systems process it before the measured recordings, so one-off first-call

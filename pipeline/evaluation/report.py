@@ -89,12 +89,14 @@ def _summary_table(kind: str, systems: Mapping[str, Mapping], ratios: Mapping[st
 
 def _resources_table(results: Mapping[str, Any]) -> list[str]:
     lines = ["## Time and memory per system (one child process each, whole accuracy set)", "",
-             "| system | processing s | model load s | warm-up s | peak RSS MiB |",
-             "|---|---:|---:|---:|---:|"]
+             "| system | processing s | model load s | warm-up s | child wall s | child CPU s "
+             "| peak RSS MiB |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for system, run in results["systems"].items():
         processing = sum(s["seconds"] for s in results["scores"] if s["system"] == system)
         lines.append(f"| {_SYSTEM_LABELS[system]} | {processing:.1f} | {run['load_seconds']:.1f} | "
-                     f"{_fmt(run['warmup_seconds'], '{:.1f}')} | {run['peak_rss_mb']:.0f} |")
+                     f"{_fmt(run['warmup_seconds'], '{:.1f}')} | {run['wall_seconds']:.1f} | "
+                     f"{run['cpu_seconds']:.1f} | {run['peak_rss_mb']:.0f} |")
     return [*lines, "", f"An empty child process peaks at {results['memory_floor_mb']:.0f} MiB.", ""]
 
 
@@ -120,12 +122,14 @@ def _scaling_table(rows: Sequence[Mapping]) -> list[str]:
     first = rows[0]
     lines = ["## Scaling (ours): mostly hold music, a little speech", "",
              "| audio | speech s | wall s | RTF | " + " | ".join(f"{s} RTF" for s in stages)
-             + " | s per audio hour | RTF vs shortest | peak RSS MiB | music F1 | speech lost |",
-             "|---:|---:|---:|---:|" + "---:|" * len(stages) + "---:|---:|---:|---:|---:|"]
+             + " | s per audio hour | RTF vs shortest | child CPU s | peak RSS MiB | music F1 "
+             "| speech lost |",
+             "|---:|---:|---:|---:|" + "---:|" * len(stages) + "---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         cells = [f"{row['minutes']:g} min", f"{row['speech_seconds']:.0f}", f"{row['seconds']:.1f}",
                  f"{row['rtf']:.4f}", *(f"{row['stage_rtf'].get(s, 0.0):.4f}" for s in stages),
-                 f"{row['rtf'] * 3600:.0f}", f"{row['rtf'] / first['rtf']:.2f}x", f"{row['peak_rss_mb']:.0f}",
+                 f"{row['rtf'] * 3600:.0f}", f"{row['rtf'] / first['rtf']:.2f}x", f"{row['cpu_seconds']:.0f}",
+                 f"{row['peak_rss_mb']:.0f}",
                  _fmt(row["music_f1"], "{:.3f}"), _fmt(row["speech_lost"], "{:.2%}")]
         lines.append("| " + " | ".join(cells) + " |")
     return [*lines, "", 'Linear cost means a flat RTF column ("RTF vs shortest" near 1.00x).', ""]

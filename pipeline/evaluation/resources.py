@@ -38,11 +38,15 @@ class Measured(Generic[T]):
         The child's peak resident set size, MiB (``ru_maxrss``).
     wall_seconds : float
         Wall-clock seconds of the call inside the child (process start excluded).
+    cpu_seconds : float
+        User + system CPU seconds of the child, all threads. On a shared machine it
+        moves far less with other people's load than wall time does.
     """
 
     value: T
     peak_rss_mb: float
     wall_seconds: float
+    cpu_seconds: float
 
 
 def start_fork_server() -> None:
@@ -60,8 +64,8 @@ def measure(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Measured[T]:
     """
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        value, peak, wall = pool.submit(_call, fn, args, kwargs).result()
-    return Measured(value, peak, wall)
+        value, peak, wall, cpu = pool.submit(_call, fn, args, kwargs).result()
+    return Measured(value, peak, wall, cpu)
 
 
 def floor_mb() -> float:
@@ -73,11 +77,12 @@ def _nothing() -> None:
     return None
 
 
-def _call(fn: Callable[..., T], args: tuple, kwargs: dict) -> tuple[T, float, float]:
+def _call(fn: Callable[..., T], args: tuple, kwargs: dict) -> tuple[T, float, float, float]:
     began = time.perf_counter()
     value = fn(*args, **kwargs)
     wall = time.perf_counter() - began
-    return value, peak_rss_mb(), wall
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return value, peak_rss_mb(), wall, usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_mb() -> float:
