@@ -5,7 +5,10 @@ Reports, over recordings from ``pipeline.scenarios``:
 - frame-level precision / recall / F1 of stripped regions (10 ms frames, pooled
   over the set; music with speech over it is in the reference as *kept*);
 - speech lost: reference speech frames inside stripped regions, share of all;
-- false strips: speech-only recordings with anything stripped;
+- the same per reference kind: ``loop`` (the same audio repeated) and ``music``
+  (played once): recall is that kind's reference frames stripped (by a region of
+  any kind), precision is how much of what was stripped *as* that kind is music;
+- false strips: recordings without music (speech-only, noise-only) with anything stripped;
 - detection speed, x real time, on one core (threads pinned to 1), on a long
   recording (default 60 min);
 - loop period and repeats error of each reference loop, against the detected
@@ -82,8 +85,21 @@ def score(scenario: Scenario, regions: Sequence[Region], policy: str) -> dict:
                 "repeats_error": repeats_error,
             }
         )
+    kinds = {}
+    for kind in ("loop", "music"):
+        ref_k = frame_mask(
+            [(m.start, m.end) for m in scenario.strippable if m.kind == kind], scenario.duration
+        )
+        hyp_k = frame_mask([(r.start, r.end) for r in stripped if r.kind == kind], scenario.duration)
+        kinds[kind] = {
+            "reference": int(ref_k.sum()),
+            "found": int(np.sum(hyp & ref_k)),
+            "stripped": int(hyp_k.sum()),
+            "correct": int(np.sum(hyp_k & ref)),
+        }
     return {
         "name": scenario.name,
+        "kinds": kinds,
         "duration": scenario.duration,
         "tags": list(scenario.tags),
         "tp": int(np.sum(hyp & ref)),
@@ -105,8 +121,19 @@ def summarize(rows: Sequence[dict]) -> dict:
     recall = tp / (tp + fn) if tp + fn else 1.0
     loops = [loop for r in rows for loop in r["loops"]]
     found = [loop for loop in loops if loop["found"]]
+    kinds = {}
+    for kind in ("loop", "music"):
+        counts = {
+            k: sum(r["kinds"][kind][k] for r in rows) for k in ("reference", "found", "stripped", "correct")
+        }
+        kinds[kind] = {
+            "reference_hours": counts["reference"] * FRAME / 3600,
+            "recall": counts["found"] / counts["reference"] if counts["reference"] else None,
+            "precision": counts["correct"] / counts["stripped"] if counts["stripped"] else None,
+        }
     return {
         "recordings": len(rows),
+        "kinds": kinds,
         "hours": sum(r["duration"] for r in rows) / 3600,
         "precision": precision,
         "recall": recall,
@@ -202,6 +229,14 @@ def print_table(result: dict) -> None:
             f"{s['speech_lost']:>12.3%}{s['false_strips']:>9}/{s['speech_only_recordings']:<4}"
             f"{s['loops_found']:>8}/{s['loops']:<4}{fmt(s['period_error_median'], '>10.3f'):>10} s"
             f"{fmt(s['repeats_error_median'], '>12.2f'):>12}"
+        )
+    print("false strips: recordings without music (speech-only, noise-only) with anything stripped")
+    print(f"\n{'group':<14}{'loop recall':>13}{'loop prec':>11}{'music recall':>14}{'music prec':>12}")
+    for name, s in [("overall", result["overall"]), *sorted(result["groups"].items())]:
+        k = s["kinds"]
+        print(
+            f"{name:<14}{fmt(k['loop']['recall'], '.4f'):>13}{fmt(k['loop']['precision'], '.4f'):>11}"
+            f"{fmt(k['music']['recall'], '.4f'):>14}{fmt(k['music']['precision'], '.4f'):>12}"
         )
     print(f"detection over the set: {result['set_x_real_time']:.0f}x real time")
     if result["speed"]:

@@ -60,6 +60,24 @@ class HoldMusicConfig(_Strict):
     edge_search: float = Field(
         default=4.0, ge=0, description="audio inside each region edge Silero checks for speech, seconds"
     )
+    silence_level: float = Field(
+        default=-50.0, le=0, description="frames quieter than this are silence, never music, dBFS RMS"
+    )
+    screen_stride: int = Field(
+        default=8, ge=1, description="speech screen: Silero scores one 32 ms chunk in this many, chunks"
+    )
+    screen_span: float = Field(
+        default=2.0, gt=0, description="speech screen: Silero probabilities averaged over this span, seconds"
+    )
+    music_window: float = Field(
+        default=6.0, gt=0, description="tonality and rhythm averaged over this span, seconds"
+    )
+    tonality_threshold: float = Field(
+        default=0.22, gt=0, le=1, description="spectral-peak persistence over 0.1 s that is music, cosine"
+    )
+    rhythm_threshold: float = Field(
+        default=0.35, gt=0, le=1, description="onset autocorrelation at a beat lag that is music, normalised"
+    )
 
 
 class AsrConfig(_Strict):

@@ -2,7 +2,9 @@
 
 A scenario is one recording (16 kHz mono float32) assembled from parts laid end to
 end: real speech clips, music loops repeated 2–40 times (synthesized, or cut from
-the real clips under ``../shared/data/music``), noise, and speech over a music bed.
+the real clips under ``../shared/data/music``), music played once (a long
+synthesized piece with new notes every bar, a real track or a medley of real
+clips), noise, and speech over a music bed.
 Everything the detector should find is known exactly because the generator placed
 it: music regions (with loop period and repeats), and speech regions (from the
 source's RTTM where it has one, else the whole clip — a conservative reference:
@@ -68,6 +70,10 @@ _SPEECH_FILES = (
 )
 _SCALES = ((0, 2, 4, 5, 7, 9, 11), (0, 2, 3, 5, 7, 8, 10), (0, 3, 5, 7, 10))  # major, minor, pentatonic
 _NOISE_FILES = ("pra_doing_the_dishes.wav", "max_applause.wav", "max_typing.wav", "max_crowd_cheering.wav")
+# Noise-only recordings also play the cafe clip; it stays out of ``noise_clips`` so that
+# the speech-only recordings draw the same noise as when they were first benchmarked.
+_EXTRA_NOISE_FILES = ("nr_cafe_short.wav",)
+_MEDLEY_CROSSFADE = 0.5  # seconds between the real clips of a medley
 
 
 @dataclass(frozen=True)
@@ -212,9 +218,10 @@ def music_clips() -> tuple[_Clip, ...]:
 
 
 @cache
-def noise_clips() -> tuple[_Clip, ...]:
-    """Real non-music noise (dishes, applause, typing, crowd): hard negatives."""
-    paths = [SHARED_DATA / "noise" / name for name in _NOISE_FILES]
+def noise_clips(*, extra: bool = False) -> tuple[_Clip, ...]:
+    """Real non-music noise (dishes, applause, typing, crowd; ``extra``: cafe too): hard negatives."""
+    names = _NOISE_FILES + (_EXTRA_NOISE_FILES if extra else ())
+    paths = [SHARED_DATA / "noise" / name for name in names]
     return tuple(_Clip(read_clip(p), (), p.name) for p in paths if p.is_file())
 
 
@@ -556,7 +563,66 @@ def loop_region(
     return region, repeats
 
 
-Placement = Literal["start", "middle", "end", "between", "bed", "speech_only"]
+def make_piece(
+    rng: np.random.Generator, *, real: bool, min_seconds: float, max_seconds: float
+) -> tuple[np.ndarray, str]:
+    """Music played once, no loop in it: a real track, a medley of real clips, or a synthesized piece.
+
+    ``real`` (when clips exist) plays, with even odds, the longest real clip (a
+    whole track) or distinct clips one after another, each once, crossfaded. Else
+    a piece of ``synth_loop`` is synthesized long enough that its new notes for
+    every bar never come back.
+
+    Returns
+    -------
+    piece : np.ndarray
+        Shape ``(samples,)``, float32, at most ``max_seconds`` long (real audio may be
+        shorter than ``min_seconds`` when the clips run out).
+    source : str
+        ``"track:<file>"``, ``"medley:<n> clips"`` or ``"synth-piece:<bpm>bpm"``.
+    """
+    clips = music_clips()
+    limit = int(max_seconds * SAMPLE_RATE)
+    if real and clips:
+        track = max(clips, key=lambda c: c.audio.size)
+        if track.audio.size >= min_seconds * SAMPLE_RATE and rng.random() < 0.5:
+            return track.audio[:limit].copy(), f"track:{track.name}"
+        order = [clips[int(i)] for i in rng.permutation(len(clips)) if clips[int(i)] is not track]
+        overlap = int(_MEDLEY_CROSSFADE * SAMPLE_RATE)
+        piece = np.zeros(0, np.float32)
+        used = 0
+        for clip in order:
+            part = clip.audio * (0.1 / _rms(clip.audio))  # one level: a medley, not a level ramp
+            if piece.size:
+                ramp = np.linspace(0.0, 1.0, overlap, dtype=np.float32)
+                part = part.copy()
+                part[:overlap] = part[:overlap] * ramp + piece[-overlap:] * (1 - ramp)
+                piece = piece[:-overlap]
+            piece = np.concatenate([piece, part]).astype(np.float32)
+            used += 1
+            if piece.size >= min_seconds * SAMPLE_RATE:
+                break
+        return piece[:limit], f"medley:{used} clips"
+    bpm = float(rng.uniform(60, 150))
+    seconds = float(rng.uniform(min_seconds, max(min_seconds, max_seconds)))
+    bars = max(1, int(np.ceil(seconds * bpm / 240.0)))
+    piece = synth_loop(rng, bpm=bpm, bars=bars, drums=bool(rng.random() < 0.75))
+    return piece[: int(seconds * SAMPLE_RATE)], f"synth-piece:{bpm:.0f}bpm"
+
+
+Placement = Literal[
+    "start",
+    "middle",
+    "end",
+    "between",
+    "bed",
+    "speech_only",
+    "music_start",
+    "music_middle",
+    "music_end",
+    "music_bed",
+    "noise_only",
+]
 
 
 def make_scenario(
@@ -581,6 +647,10 @@ def make_scenario(
         ``"end"``, ``"between"`` (two loops, one at the start, one in a break);
         ``"bed"``: speech over a looping music bed (nothing strippable) plus a plain
         loop at the start; ``"speech_only"``: speech and real noise, no music.
+        ``"music_start"``, ``"music_middle"``, ``"music_end"``: music played once
+        (``make_piece``, 60–120 s synthesized) instead of a loop; ``"music_bed"``:
+        speech over a bed that never repeats, plus a piece at the start;
+        ``"noise_only"``: every real noise clip once, with pauses, nothing else.
     name
         Scenario name.
     real
@@ -607,18 +677,41 @@ def make_scenario(
         truth = MusicTruth(0, 0, "loop", loop.size / SAMPLE_RATE, repeats, speech_over, source)
         b.music_part(region * (10 ** (level / 20) / _rms(region)), truth)
 
-    if placement in ("start", "between", "bed"):
-        loop_part()
-        b.gap()
-    _speech_block(b, float(rng.uniform(20, 60)), speech_db)
-    if placement in ("middle", "between"):
-        loop_part()
+    def piece_part() -> None:
+        piece, source = make_piece(
+            rng, real=real, min_seconds=min(60.0, max_music), max_seconds=min(120.0, max_music)
+        )
+        if faded:
+            piece = fade(piece, fade_in=float(rng.uniform(0.5, 4.0)), fade_out=float(rng.uniform(1.0, 6.0)))
+        level = speech_db + float(rng.uniform(-6, 3))
+        b.music_part(
+            piece * (10 ** (level / 20) / _rms(piece)), MusicTruth(0, 0, "music", None, None, False, source)
+        )
+
+    if placement == "noise_only":
+        _noise_block(b, speech_db)
+        tags.append("noise")
+    else:
+        if placement in ("start", "between", "bed"):
+            loop_part()
+            b.gap()
+        if placement in ("music_start", "music_bed"):
+            piece_part()
+            b.gap()
+        _speech_block(b, float(rng.uniform(20, 60)), speech_db)
+    if placement in ("middle", "between", "music_middle"):
+        if placement == "music_middle":
+            piece_part()
+        else:
+            loop_part()
         b.gap()
         _speech_block(b, float(rng.uniform(15, 40)), speech_db)
     if placement == "end":
         loop_part()
-    if placement == "bed":
-        _bed(b, speech_db, real=real)
+    if placement == "music_end":
+        piece_part()
+    if placement in ("bed", "music_bed"):
+        _bed(b, speech_db, real=real, repeating=placement == "bed")
         tags.append("bed")
     if placement == "speech_only" and noise_clips():
         clip = noise_clips()[int(rng.integers(0, len(noise_clips())))]
@@ -632,8 +725,20 @@ def make_scenario(
     return Scenario(name, audio, music, speech, codec, tuple(tags))
 
 
-def _bed(b: _Builder, speech_db: float, *, real: bool) -> None:
-    """Speech over a looping music bed 8–20 dB under it, the bed spanning the speech exactly."""
+def _noise_block(b: _Builder, level_db: float) -> None:
+    """Every real noise clip once (a repeated clip would be a loop), shuffled, pauses between."""
+    clips = noise_clips(extra=True)
+    for i in b.rng.permutation(len(clips)):
+        clip = clips[int(i)]
+        b.add(clip.audio * (10 ** ((level_db + float(b.rng.uniform(-10, 0))) / 20) / _rms(clip.audio)))
+        b.gap()
+
+
+def _bed(b: _Builder, speech_db: float, *, real: bool, repeating: bool = True) -> None:
+    """Speech over a music bed 8–20 dB under it, the bed spanning the speech exactly.
+
+    ``repeating``: the bed is a loop; else music played once (``make_piece``).
+    """
     voice = []
     speech: list[tuple[float, float]] = []
     t = 0.0
@@ -643,31 +748,48 @@ def _bed(b: _Builder, speech_db: float, *, real: bool) -> None:
         speech.extend((t + s, t + e) for s, e in clip.speech)
         t += clip.audio.size / SAMPLE_RATE
     mix = np.concatenate(voice)
-    loop, source = make_loop(b.rng, real=real, max_period=mix.size / SAMPLE_RATE / 2)
-    bed = repeat_loop(loop, mix.size / loop.size)
+    if repeating:
+        loop, source = make_loop(b.rng, real=real, max_period=mix.size / SAMPLE_RATE / 2)
+        bed = repeat_loop(loop, mix.size / loop.size)
+        truth = MusicTruth(0, 0, "loop", loop.size / SAMPLE_RATE, mix.size / loop.size, True, source)
+    else:
+        seconds = mix.size / SAMPLE_RATE
+        piece, source = make_piece(b.rng, real=real, min_seconds=seconds, max_seconds=seconds)
+        bed = np.resize(piece, mix.size)  # a medley shorter than the speech wraps once: still a bed
+        truth = MusicTruth(0, 0, "music", None, None, True, source)
     bed_db = speech_db - float(b.rng.uniform(8, 20))
     t0 = b.now
     b.speech.extend((t0 + s, t0 + e) for s, e in speech)
-    b.music_part(
-        mix + bed * (10 ** (bed_db / 20) / _rms(bed)),
-        MusicTruth(0, 0, "loop", loop.size / SAMPLE_RATE, mix.size / loop.size, True, source),
-    )
+    b.music_part(mix + bed * (10 ** (bed_db / 20) / _rms(bed)), truth)
 
 
 def scenario_set(seed: int = 0, *, per_placement: int = 4, max_music: float = 240.0) -> list[Scenario]:
-    """A varied, seeded set: every placement, synth and real loops, fades, cuts, codecs.
+    """A varied, seeded set: every placement, synth and real music, fades, cuts, codecs.
 
     Parameters
     ----------
     seed
         The same seed gives the same set.
     per_placement
-        Recordings per placement (six placements).
+        Recordings per placement (eleven placements; the loop placements come
+        first, so their recordings are the same as before music played once was added).
     max_music
         Longest music region, seconds.
     """
     rng = np.random.default_rng(seed)
-    placements: tuple[Placement, ...] = ("start", "middle", "end", "between", "bed", "speech_only")
+    placements: tuple[Placement, ...] = (
+        "start",
+        "middle",
+        "end",
+        "between",
+        "bed",
+        "speech_only",
+        "music_start",
+        "music_middle",
+        "music_end",
+        "music_bed",
+        "noise_only",
+    )
     out = []
     for placement in placements:
         for i in range(per_placement):

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from pipeline.config import HoldMusicConfig
-from pipeline.scenarios import SAMPLE_RATE, fade, reencode, repeat_loop, speech_clips, synth_loop
+from pipeline.scenarios import (
+    SAMPLE_RATE,
+    fade,
+    noise_clips,
+    reencode,
+    repeat_loop,
+    speech_clips,
+    synth_loop,
+)
 from pipeline.stages.holdmusic import MusicDetector, detect_music, runs
 from pipeline.types import Region
 
@@ -144,3 +152,43 @@ def test_short_utterance_over_loop_is_kept(detector: MusicDetector, loop: np.nda
     spoken = (40.0, 40.0 + utterance.size / SAMPLE_RATE)
     taken = sum(max(0.0, min(r.end, spoken[1]) - max(r.start, spoken[0])) for r in regions)
     assert taken < 0.1 * (spoken[1] - spoken[0])
+
+
+@pytest.fixture(scope="module")
+def piece() -> np.ndarray:
+    """40 s of synthesized music with new notes every bar: nothing in it repeats."""
+    return synth_loop(np.random.default_rng(5), bpm=96.0, bars=16)
+
+
+def test_non_repeating_music_is_found_as_music(
+    detector: MusicDetector, piece: np.ndarray, speech: np.ndarray
+) -> None:
+    music = 0.05 * fade(piece, fade_in=1.0, fade_out=2.0)
+    head = speech[: 15 * SAMPLE_RATE]
+    audio = np.concatenate([head, _noise(SAMPLE_RATE // 2), music, _noise(SAMPLE_RATE // 2, 2), head[::-1]])
+    audio += _noise(audio.size, 3)
+    start = head.size / SAMPLE_RATE + 0.5
+    end = start + music.size / SAMPLE_RATE
+    regions = detector.detect(audio)
+    _check_invariants(regions, audio.size / SAMPLE_RATE)
+    assert [r.kind for r in regions] == ["music"]
+    assert regions[0].period is None and regions[0].repeats is None
+    assert regions[0].start == pytest.approx(start, abs=2.0)
+    assert regions[0].end == pytest.approx(end, abs=3.0)
+    assert regions[0].start >= start - 0.6 and regions[0].end <= end + 0.6  # no speech taken
+
+
+def test_noise_is_not_music(detector: MusicDetector) -> None:
+    clips = noise_clips(extra=True)
+    if not clips:
+        pytest.skip("no real noise clips under ../shared/data/noise")
+    audio = np.concatenate([0.05 * c.audio / np.sqrt(np.mean(c.audio**2)) for c in clips]).astype(np.float32)
+    assert detector.detect(audio + _noise(audio.size)) == ()
+
+
+def test_speech_over_non_repeating_bed_is_kept(
+    detector: MusicDetector, piece: np.ndarray, speech: np.ndarray
+) -> None:
+    voice = speech[: piece.size]
+    bed = piece[: voice.size] * (0.25 * np.sqrt(np.mean(voice**2)) / np.sqrt(np.mean(piece**2)))
+    assert detector.detect(voice + bed + _noise(voice.size)) == ()

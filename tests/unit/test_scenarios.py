@@ -11,6 +11,7 @@ from pipeline.scenarios import (
     SAMPLE_RATE,
     Scenario,
     fade,
+    make_piece,
     make_scenario,
     merge_intervals,
     reencode,
@@ -38,9 +39,43 @@ def test_same_seed_same_recordings() -> None:
 
 def test_every_placement_and_variation_is_covered(scenarios: list[Scenario]) -> None:
     names = {s.name.rsplit("-", 1)[0] for s in scenarios}
-    assert names == {"start", "middle", "end", "between", "bed", "speech_only"}
+    assert names == {
+        "start",
+        "middle",
+        "end",
+        "between",
+        "bed",
+        "speech_only",
+        "music_start",
+        "music_middle",
+        "music_end",
+        "music_bed",
+        "noise_only",
+    }
     assert not next(s for s in scenarios if s.name.startswith("speech_only")).music
+    assert not next(s for s in scenarios if s.name.startswith("noise_only")).music
     assert any(m.speech_over for s in scenarios for m in s.music)
+
+
+def test_music_played_once_is_kind_music(scenarios: list[Scenario]) -> None:
+    for s in scenarios:
+        if not s.name.startswith("music_"):
+            continue
+        pieces = [m for m in s.music if m.kind == "music"]
+        assert pieces, s.name
+        assert all(m.period is None and m.repeats is None for m in pieces)
+        assert any(not m.speech_over and m.end - m.start >= 20.0 for m in pieces)
+        if s.name.startswith("music_bed"):
+            assert any(m.speech_over for m in pieces)
+
+
+def test_synthesized_piece_never_repeats() -> None:
+    piece, source = make_piece(np.random.default_rng(2), real=False, min_seconds=60.0, max_seconds=70.0)
+    assert source.startswith("synth-piece") and 60.0 <= piece.size / SAMPLE_RATE <= 70.0
+    bar = 4 * SAMPLE_RATE  # compare 4 s stretches a whole number of seconds apart: none is a copy
+    for lag in range(1, 40):
+        a, b = piece[:bar], piece[lag * SAMPLE_RATE : lag * SAMPLE_RATE + bar]
+        assert np.corrcoef(a, b)[0, 1] < 0.9
 
 
 def test_ground_truth_invariants(scenarios: list[Scenario]) -> None:
