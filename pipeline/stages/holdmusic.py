@@ -365,6 +365,10 @@ def silero_path() -> Path:
     return path
 
 
+_VAD_BLOCK = 4096
+"""Chunks per model call (about 2 minutes of audio at stride 1): bounds memory."""
+
+
 class SileroVad:
     """Silero VAD speech probabilities with onnxruntime, one thread.
 
@@ -393,15 +397,23 @@ class SileroVad:
         n = audio.size // _VAD_CHUNK
         if n == 0:
             return np.zeros(0, np.float32)
-        chunks = audio[: n * _VAD_CHUNK].astype(np.float32, copy=False).reshape(n, _VAD_CHUNK)
-        context = np.zeros((n, _VAD_CONTEXT), np.float32)
-        context[1:] = chunks[:-1, -_VAD_CONTEXT:]
-        state = np.zeros((1, 1, 128), np.float32)
-        out, _, _ = self._session.run(
-            None,
-            {"input": np.concatenate([context[::stride], chunks[::stride]], axis=1), "h": state, "c": state},
-        )
-        return np.asarray(out, np.float32).reshape(-1)
+        audio = audio.astype(np.float32, copy=False)
+        h = c = np.zeros((1, 1, 128), np.float32)
+        out: list[np.ndarray] = []
+        # The model reads its input rows as one sequence and returns its state: feed
+        # bounded blocks and carry the state, so hours of audio never become one tensor.
+        for first in range(0, n, _VAD_BLOCK * stride):
+            index = np.arange(first, min(n, first + _VAD_BLOCK * stride), stride)
+            rows = np.zeros((index.size, _VAD_CONTEXT + _VAD_CHUNK), np.float32)
+            starts = index * _VAD_CHUNK
+            rows[:, _VAD_CONTEXT:] = audio[starts[:, None] + np.arange(_VAD_CHUNK)]
+            has_context = starts >= _VAD_CONTEXT
+            rows[has_context, :_VAD_CONTEXT] = audio[
+                starts[has_context, None] - _VAD_CONTEXT + np.arange(_VAD_CONTEXT)
+            ]
+            probs, h, c = self._session.run(None, {"input": rows, "h": h, "c": c})
+            out.append(np.asarray(probs, np.float32).reshape(-1))
+        return np.concatenate(out)
 
 
 def trim_speech_edges(
@@ -530,10 +542,12 @@ def frame_level(audio: np.ndarray, *, sample_rate: int = 16_000, frame_rate: flo
         frame may be short; digital silence reads -180 dB).
     """
     hop = round(sample_rate / frame_rate)
-    n = int(np.ceil(audio.size / hop))
-    padded = np.zeros(n * hop, np.float32)
-    padded[: audio.size] = audio
-    power = np.einsum("ij,ij->i", padded.reshape(n, hop), padded.reshape(n, hop)) / hop
+    whole = audio.size // hop
+    frames = audio[: whole * hop].reshape(whole, hop)  # a view: never a copy of hours of audio
+    power = np.einsum("ij,ij->i", frames, frames) / hop
+    tail = audio[whole * hop :]
+    if tail.size:  # the short last frame, zero-padded as if it were whole
+        power = np.append(power, np.dot(tail, tail) / hop)
     return (10 * np.log10(power + 1e-18)).astype(np.float32)
 
 
