@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -102,6 +103,7 @@ def evaluate(plan: Plan, *, work: Path, progress: Callable[[str], None] = logger
     return {
         "schema": SCHEMA,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "code": _provenance(),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(),
                     "load_average_before": load_before, "load_average_after": os.getloadavg()},
@@ -117,6 +119,20 @@ def evaluate(plan: Plan, *, work: Path, progress: Callable[[str], None] = logger
         "scaling": scaling,
         "total_seconds": time.perf_counter() - began,
     }
+
+
+def _provenance() -> dict[str, Any]:
+    """The commit measured, and uncommitted code changes (then the numbers are not the commit's)."""
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10)
+        status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--", "pipeline", "configs",
+                                 "models"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "uncommitted": []}
+    return {"commit": head.stdout.strip() or None,
+            "uncommitted": [line[3:] for line in status.stdout.splitlines()]}
 
 
 def _build_set(plan: Plan, work: Path) -> list[Reference]:
@@ -149,7 +165,7 @@ def _scaling(plan: Plan, work: Path, warmup: Path | None, progress: Callable[[st
         counts = music_counts(reference.music, output.stripped, reference.speech, duration=reference.duration)
         rows.append({
             "minutes": minutes, "audio_seconds": reference.duration, "seconds": output.seconds,
-            "rtf": output.seconds / reference.duration,
+            "rtf": output.seconds / reference.duration, "cpu_rtf": output.cpu_seconds / reference.duration,
             "stage_rtf": {k: v / reference.duration for k, v in output.timings.items()},
             "peak_rss_mb": measured.peak_rss_mb, "cpu_seconds": measured.cpu_seconds,
             "speech_seconds": sum(e - s for s, e in reference.speech),

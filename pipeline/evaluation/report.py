@@ -14,7 +14,8 @@ logger = logging.getLogger(__name__)
 
 # (figure key, label, how to print it); the order is the table's.
 _FIGURES: tuple[tuple[str, str, str], ...] = (
-    ("rtf", "real-time factor (processing s / audio s)", "{:.3f}"),
+    ("rtf", "real-time factor, wall (processing s / audio s)", "{:.3f}"),
+    ("cpu_rtf", "real-time factor, CPU (all threads)", "{:.3f}"),
     ("rtf_hold_music", "  hold music stage RTF", "{:.4f}"),
     ("rtf_asr", "  ASR stage RTF", "{:.3f}"),
     ("rtf_diarization", "  diarization stage RTF", "{:.3f}"),
@@ -52,6 +53,8 @@ def markdown(results: Mapping[str, Any]) -> str:
         f"{machine['platform']}, load average {_load(machine['load_average_before'])} before, "
         f"{_load(machine['load_average_after'])} after; total {results['total_seconds']:.0f} s). "
         "Raw numbers: [`eval.json`](eval.json).",
+        "",
+        _code_line(results.get("code", {})),
         "",
         "Systems: **ours** = `speechpipe run` (config `{}`); **filter off** = the same with "
         "`--keep-music`; **plain faster-whisper** = `WhisperModel(tiny.en).transcribe(path, "
@@ -102,15 +105,16 @@ def _resources_table(results: Mapping[str, Any]) -> list[str]:
 
 def _recordings_table(recordings: Sequence[Mapping], scores: Sequence[Mapping]) -> list[str]:
     lines = ["## Per recording", "",
-             "| recording | min | speakers | music s | system | RTF | DER 0.25 | WER | words in music "
-             "| F1 | speech lost |",
-             "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+             "| recording | min | speakers | music s | system | RTF | CPU RTF | DER 0.25 | WER "
+             "| words in music | F1 | speech lost |",
+             "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     described = {r["name"]: r for r in recordings}
     for score in scores:
         r, f = described[score["recording"]], score["figures"]
         cells = [f"{r['name']} ({', '.join(r['tags']) or r['kind']})", f"{r['duration'] / 60:.1f}",
                  str(r["speakers"]), f"{r['music_seconds']:.0f}", _SYSTEM_LABELS[score["system"]],
-                 _fmt(f["rtf"], "{:.3f}"), _fmt(f["der_c0.5"], "{:.1%}"), _fmt(f["wer"], "{:.1%}"),
+                 _fmt(f["rtf"], "{:.3f}"), _fmt(f["cpu_rtf"], "{:.3f}"), _fmt(f["der_c0.5"], "{:.1%}"),
+                 _fmt(f["wer"], "{:.1%}"),
                  _fmt(f["words_in_music"], "{:d}"), _fmt(f["music_f1"], "{:.3f}"),
                  _fmt(f["speech_lost"], "{:.2%}")]
         lines.append("| " + " | ".join(cells) + " |")
@@ -121,18 +125,19 @@ def _scaling_table(rows: Sequence[Mapping]) -> list[str]:
     stages = list(dict.fromkeys(k for row in rows for k in row["stage_rtf"]))
     first = rows[0]
     lines = ["## Scaling (ours): mostly hold music, a little speech", "",
-             "| audio | speech s | wall s | RTF | " + " | ".join(f"{s} RTF" for s in stages)
-             + " | s per audio hour | RTF vs shortest | child CPU s | peak RSS MiB | music F1 "
-             "| speech lost |",
-             "|---:|---:|---:|---:|" + "---:|" * len(stages) + "---:|---:|---:|---:|---:|---:|"]
+             "| audio | speech s | wall s | RTF | CPU RTF | " + " | ".join(f"{s} RTF" for s in stages)
+             + " | wall s per audio hour | CPU RTF vs shortest | peak RSS MiB | music F1 | speech lost |",
+             "|---:|---:|---:|---:|---:|" + "---:|" * len(stages) + "---:|---:|---:|---:|---:|"]
     for row in rows:
         cells = [f"{row['minutes']:g} min", f"{row['speech_seconds']:.0f}", f"{row['seconds']:.1f}",
-                 f"{row['rtf']:.4f}", *(f"{row['stage_rtf'].get(s, 0.0):.4f}" for s in stages),
-                 f"{row['rtf'] * 3600:.0f}", f"{row['rtf'] / first['rtf']:.2f}x", f"{row['cpu_seconds']:.0f}",
+                 f"{row['rtf']:.4f}", f"{row['cpu_rtf']:.4f}",
+                 *(f"{row['stage_rtf'].get(s, 0.0):.4f}" for s in stages),
+                 f"{row['rtf'] * 3600:.0f}", f"{row['cpu_rtf'] / first['cpu_rtf']:.2f}x",
                  f"{row['peak_rss_mb']:.0f}",
                  _fmt(row["music_f1"], "{:.3f}"), _fmt(row["speech_lost"], "{:.2%}")]
         lines.append("| " + " | ".join(cells) + " |")
-    return [*lines, "", 'Linear cost means a flat RTF column ("RTF vs shortest" near 1.00x).', ""]
+    return [*lines, "", "Linear cost means a flat CPU RTF column (\"CPU RTF vs shortest\" near 1.00x); "
+            "stage RTFs are wall clock.", ""]
 
 
 _NOTES = """\
@@ -165,6 +170,13 @@ def _notes(results: Mapping[str, Any]) -> list[str]:
     plan = results["plan"]
     return _NOTES.format(seed=plan["seed"], collars=results["collars"]["convention"],
                          loop=plan["loop_fraction"]).splitlines()
+
+
+def _code_line(code: Mapping[str, Any]) -> str:
+    commit = code.get("commit")
+    line = f"Code measured: commit `{commit[:10]}`" if commit else "Code measured: not a git checkout"
+    changed = code.get("uncommitted", [])
+    return line + (f", with uncommitted changes to {', '.join(changed)}." if changed else ", clean.")
 
 
 def _fmt(value: Any, fmt: str) -> str:

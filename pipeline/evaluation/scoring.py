@@ -28,11 +28,6 @@ from pipeline.evaluation.transcript import WordErrors, scored_text, word_errors,
 
 logger = logging.getLogger(__name__)
 
-LOWER_IS_BETTER = ("seconds", "rtf", "der", "jer", "wer", "words_in_music", "speech_lost", "share_error",
-                   "turn_error", "count_error")
-"""Figures where smaller is better (a ratio under 1 means ours wins); ``music_f1`` is the exception."""
-
-
 @dataclass(frozen=True)
 class RecordingScore:
     """Every figure of one system on one recording (None: not applicable).
@@ -41,8 +36,8 @@ class RecordingScore:
     ----------
     recording, system, kind : str
         Which recording, which system, and the recording's kind.
-    duration, seconds : float
-        Audio length and processing wall time, seconds.
+    duration, seconds, cpu_seconds : float
+        Audio length, processing wall time and its CPU time (all threads), seconds.
     stage_seconds : dict
         Seconds per stage.
     diarization : tuple of DiarizationScore
@@ -62,6 +57,7 @@ class RecordingScore:
     kind: str
     duration: float
     seconds: float
+    cpu_seconds: float
     stage_seconds: dict[str, float]
     diarization: tuple[DiarizationScore, ...]
     words: WordErrors | None
@@ -86,7 +82,8 @@ def score_output(reference: Reference, output: SystemOutput, *, metrics: Metrics
         words = word_errors(reference.text, scored_text(output.words, untranscribed=reference.untranscribed))
     return RecordingScore(
         recording=reference.name, system=output.system, kind=reference.kind, duration=reference.duration,
-        seconds=output.seconds, stage_seconds=dict(output.timings), diarization=diarization, words=words,
+        seconds=output.seconds, cpu_seconds=output.cpu_seconds, stage_seconds=dict(output.timings),
+        diarization=diarization, words=words,
         words_in_music=len(words_inside(output.words, reference.music)) if reference.music else None,
         music=music_counts(reference.music, output.stripped, reference.speech, duration=reference.duration),
         speakers=speakers,
@@ -96,14 +93,16 @@ def score_output(reference: Reference, output: SystemOutput, *, metrics: Metrics
 def summarise(scores: Sequence[RecordingScore]) -> dict[str, float | int | None]:
     """Pool one system's scores over a set: a flat ``{figure: value}`` (None: not applicable).
 
-    Figures: ``seconds``, ``audio_seconds``, ``rtf``, ``rtf_<stage>``, ``der_c<collar>``,
-    ``jer_c<collar>``, ``wer``, ``words_in_music``, ``music_f1``, ``speech_lost``,
+    Figures: ``seconds``, ``audio_seconds``, ``rtf``, ``cpu_seconds``, ``cpu_rtf``, ``rtf_<stage>``,
+    ``der_c<collar>``, ``jer_c<collar>``, ``wer``, ``words_in_music``, ``music_f1``, ``speech_lost``,
     ``share_error``, ``turn_error``, ``count_error``.
     """
     audio = sum(s.duration for s in scores)
     seconds = sum(s.seconds for s in scores)
     out: dict[str, float | int | None] = {"recordings": len(scores), "audio_seconds": audio,
                                           "seconds": seconds, "rtf": seconds / audio if audio else None}
+    cpu = sum(s.cpu_seconds for s in scores)
+    out["cpu_seconds"], out["cpu_rtf"] = cpu, cpu / audio if audio else None
     for stage in dict.fromkeys(k for s in scores for k in s.stage_seconds):
         out[f"rtf_{stage}"] = sum(s.stage_seconds.get(stage, 0.0) for s in scores) / audio if audio else None
     for collar in COLLARS:

@@ -179,9 +179,11 @@ def test_score_output_and_ratios_on_a_hand_built_recording() -> None:
     words = (Word(5.0, 5.5, "thank"), Word(21.0, 21.5, "hello"), Word(22.0, 22.5, "there"))
     turns = (Turn(20, 30, "s0"), Turn(30, 40, "s1"))
     ours = SystemOutput(name="room", system="ours", diarized=True, duration=40.0, seconds=4.0,
+                        cpu_seconds=6.0,
                         timings={"asr": 3.0}, words=words[1:], turns=turns, speakers=stats(turns),
                         stripped=((0.0, 19.0),))
     plain = SystemOutput(name="room", system="plain-whisper", diarized=False, duration=40.0, seconds=8.0,
+                         cpu_seconds=8.0,
                          timings={"asr": 8.0}, words=words, turns=(), speakers=(), stripped=())
     score = score_output(reference, ours, metrics=MetricsConfig())
     assert score.diarization[0].der == pytest.approx(0.0)
@@ -194,7 +196,7 @@ def test_score_output_and_ratios_on_a_hand_built_recording() -> None:
     ours_summary, plain_summary = summarise([score]), summarise([baseline])
     assert ours_summary["rtf"] == pytest.approx(0.1) and ours_summary["rtf_asr"] == pytest.approx(3.0 / 40.0)
     compared = ratios(ours_summary, plain_summary)
-    assert compared["seconds"] == pytest.approx(0.5)
+    assert compared["seconds"] == pytest.approx(0.5) and compared["cpu_rtf"] == pytest.approx(0.75)
     assert compared["words_in_music"] == 0.0 and compared["wer"] == 0.0  # baseline WER 0.5, ours 0
     assert compared["der_c0"] is None  # no baseline DER
     assert np.isclose(plain_summary["wer"], 0.5)
