@@ -10,7 +10,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "bench" / "results"
+DEFAULT_OUTPUT = Path("bench") / "results"
 
 
 def add_eval_parser(commands: argparse._SubParsersAction) -> None:
@@ -25,7 +25,8 @@ def add_eval_parser(commands: argparse._SubParsersAction) -> None:
                     "and OUT/README.md.",
     )
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT, metavar="OUT",
-                        help="results folder (default: bench/results in the checkout)")
+                        help="results folder (default: %(default)s, from the checkout's root as "
+                             "make bench runs it)")
     parser.add_argument("--quick", action="store_true",
                         help="one ~1 minute live room, three systems, no scaling series (about a minute)")
     parser.add_argument("--rooms", type=int, default=2, metavar="N", help="live rooms (default: %(default)s)")
