@@ -151,15 +151,18 @@ _NOTES = """\
 - Real recordings as they are: pyannote's sample (`sample.rttm`, `sample.stm`) and the
   `shared/data/multispeaker` clips with source RTTMs.
 - DER/JER: pyannote.metrics over the whole recording (music and silence count), overlap scored;
-  collars in pyannote's convention: {collars}.
+  collars 0 and 0.5 ({collars}).
 - WER: jiwer on Whisper-normalised text; speech without a reference transcript (the
   multi-speaker clips) is left out on both sides; words in music and silence count as insertions.
 - Words inside hold music: recognised words whose midpoint lies in music that should be stripped.
 - Talk share and turns: the product's own `compute_metrics` on the reference turns vs the
   output's, speakers matched by pyannote.metrics' optimal mapping; a missed speaker has share 0.
-- Time: wall clock, model loading excluded (reported apart), after one warm-up clip; stage
-  cache off. Peak RSS: `resource.getrusage` in a fresh child process per measurement (forked
-  from a small fork server, so the harness's own memory is not inherited).
+- Time: wall clock and CPU time (all threads), model loading excluded (reported apart), after
+  one warm-up clip; stage cache off. On the real recordings (no music) ours and filter off do
+  the same work, so their time ratio there is an A/A check: it shows this run's timing noise
+  (the machine may be shared: see the load averages above). Peak RSS: `resource.getrusage` in
+  a fresh child process per measurement (forked from a small fork server, so the harness's own
+  memory is not inherited).
 - Scaling: `scenarios.long_recording`, {loop:.0%} of each recording one looping synthesized
   track and the rest real speech, so hours fit the time budget; ours only (the baselines would
   spend ~0.2 x real time decoding every hour of music).
