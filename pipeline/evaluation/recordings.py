@@ -35,6 +35,7 @@ from pipeline.scenarios import (
     long_recording,
     loop_region,
     make_loop,
+    music_clips,
     pyannote_sample_path,
     read_clip,
     reencode,
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 _SPEECH_DB = -22.0  # speech level, dBFS RMS
 _NOISE_FLOOR_DB = -62.0  # line noise under everything: silence is never digital zero
+HOLD_TRACK = "librosa_Kevin_MacLeod_-_Vibe_Ace.hq.ogg"
+"""The realistic hold track of the shared music (lounge, 61 s)."""
 _SPEEDUP = 1.06  # the sample's second play: faster, so the loop detector does not see a repeat
 _GUESTS = ("pv_falcon_test", "pyaa_diarizationExample", "pyaa_diarizationExample2")  # 3, 4, 6 speakers
 _CODECS: tuple[Codec | None, ...] = ("mp3", "aac", None)
@@ -133,8 +136,11 @@ class _Room:
         voice = _at_level(clip.audio, _SPEECH_DB)
         self.add(voice if bed is None else voice + bed[: voice.size])
 
-    def loop(self, *, real: bool, min_seconds: float, max_seconds: float, faded: bool) -> None:
-        loop, _ = make_loop(self.rng, real=real, max_period=min(30.0, max_seconds / 2))
+    def loop(self, *, real: bool, min_seconds: float, max_seconds: float, faded: bool,
+             track: str | None = None) -> None:
+        loop = _track_loop(self.rng, track, max_period=min(30.0, max_seconds / 2)) if track else None
+        if loop is None:
+            loop, _ = make_loop(self.rng, real=real, max_period=min(30.0, max_seconds / 2))
         region, _ = loop_region(self.rng, loop, min_seconds=min_seconds, max_seconds=max_seconds,
                                 faded=faded, cut=True)
         self.music.append((self.now, self.now + region.size / SAMPLE_RATE))
@@ -149,6 +155,17 @@ class _Room:
         audio = np.concatenate(self.parts)
         floor = self.rng.standard_normal(audio.size).astype(np.float32) * 10 ** (_NOISE_FLOOR_DB / 20)
         return audio + floor
+
+
+def _track_loop(rng: np.random.Generator, name: str, *, max_period: float) -> np.ndarray | None:
+    """A loop cut from the named real clip (None when the shared data is absent)."""
+    clip = next((c for c in music_clips() if c.name == name), None)
+    if clip is None:
+        return None
+    period = min(max_period, clip.audio.size / SAMPLE_RATE)
+    offset = rng.uniform(0.0, clip.audio.size / SAMPLE_RATE - period)
+    start = int(offset * SAMPLE_RATE)
+    return clip.audio[start : start + int(period * SAMPLE_RATE)].copy()
 
 
 def _at_level(x: np.ndarray, db: float) -> np.ndarray:
@@ -182,7 +199,10 @@ def live_room(index: int, folder: Path, *, seed: int = 0, short: bool = False) -
         room.speech(sample)
     else:
         guests = guest_clips()
-        room.loop(real=real, min_seconds=45.0, max_seconds=90.0, faded=index % 2 == 0)
+        # Real rooms open with the lounge track a real room would loop: Silero VAD takes much of
+        # it for speech, so without the filter ASR and diarization both work through it.
+        room.loop(real=real, min_seconds=45.0, max_seconds=90.0, faded=index % 2 == 0,
+                  track=HOLD_TRACK if real else None)
         room.silence(2.0, 6.0)
         room.speech(sample)
         if guests:
