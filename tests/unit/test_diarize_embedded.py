@@ -9,14 +9,18 @@ from pipeline.stages.diarize_embedded import (
     cluster_embeddings,
     eigengap_count,
     fold_small_clusters,
+    independent_similarity,
     label_segments,
     majority_filter,
-    merge_similar_clusters,
+    merge_same_voice,
     partial_starts,
     renumber,
     resegment,
     speech_regions,
+    split_minority,
 )
+
+HOP = 0.5  # seconds between synthetic embeddings, as the clustered partials (2 per second)
 
 
 def _speakers(rng: np.random.Generator, counts: list[int], *, spread: float = 0.15, dim: int = 32) -> tuple:
@@ -25,6 +29,24 @@ def _speakers(rng: np.random.Generator, counts: list[int], *, spread: float = 0.
     labels = np.repeat(np.arange(len(counts)), counts)
     points = centres[labels] + spread * np.sqrt(dim) * rng.standard_normal((labels.size, dim)) / np.sqrt(dim)
     return points / np.linalg.norm(points, axis=1, keepdims=True), labels
+
+
+def _times(n: int) -> np.ndarray:
+    return np.arange(n) * HOP
+
+
+def _drifting_voice(
+    rng: np.random.Generator, n: int, *, drift: float, noise: float = 0.3, dim: int = 32
+) -> np.ndarray:
+    """One voice whose centre wanders (a random walk of ``drift`` per step), unit rows.
+
+    Neighbours share a smoothed noise term, as overlapping windows share audio.
+    """
+    walk = np.cumsum(drift * rng.standard_normal((n, dim)) / np.sqrt(dim), axis=0)
+    shared = rng.standard_normal((n + 3, dim)) / np.sqrt(dim)
+    smooth = (shared[:-3] + shared[1:-2] + shared[2:-1] + shared[3:]) / 2
+    points = rng.standard_normal(dim) + walk + noise * smooth
+    return points / np.linalg.norm(points, axis=1, keepdims=True)
 
 
 def test_speech_regions_hysteresis_bridging_and_padding() -> None:
@@ -89,25 +111,113 @@ def test_eigengap_count_respects_range() -> None:
 @pytest.mark.parametrize("counts", [[40, 30], [30, 25, 20], [20, 20, 20, 20]])
 def test_cluster_embeddings_finds_the_count(counts: list[int]) -> None:
     points, truth = _speakers(np.random.default_rng(7), counts)
-    labels = cluster_embeddings(points)
+    labels = cluster_embeddings(points, _times(len(points)))
     assert labels.max() + 1 == len(counts)
     assert labels.tolist() == renumber(truth).tolist()
 
 
 def test_cluster_embeddings_honours_num_and_range() -> None:
     points, _ = _speakers(np.random.default_rng(3), [30, 30, 30])
-    assert cluster_embeddings(points, num_speakers=2).max() + 1 == 2
-    assert cluster_embeddings(points, num_speakers=1).tolist() == [0] * 90
-    assert cluster_embeddings(points, max_speakers=2).max() + 1 <= 2
+    times = _times(90)
+    assert cluster_embeddings(points, times, num_speakers=2).max() + 1 == 2
+    assert cluster_embeddings(points, times, num_speakers=1).tolist() == [0] * 90
+    assert cluster_embeddings(points, times, max_speakers=2).max() + 1 <= 2
 
 
-def test_merge_similar_clusters() -> None:
+def test_independent_similarity_ignores_overlapping_pairs() -> None:
+    rng = np.random.default_rng(0)
+    points = rng.standard_normal((4, 8))
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    times = np.array([0.0, 0.5, 5.0, 5.5])
+    similarity, pairs = independent_similarity(
+        points, times, np.array([0, 0, 1, 1]), min_lag=1.0, lag_scale=1e9
+    )
+    # inside each cluster every pair is 0.5 s apart: no evidence, NaN
+    assert np.isnan(similarity[0, 0]) and np.isnan(similarity[1, 1])
+    assert pairs.tolist() == [[0, 4], [4, 0]]
+    assert similarity[0, 1] == pytest.approx(float(np.mean(points[:2] @ points[2:].T)))
+
+
+def test_independent_similarity_weights_near_pairs() -> None:
+    points = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    times = np.array([0.0, 2.0, 100.0])
+    similarity, _ = independent_similarity(
+        points, times, np.zeros(3, dtype=np.int64), min_lag=1.0, lag_scale=5.0
+    )
+    # the 2 s pair (cosine 1, weight ~0.8) outweighs the ~100 s pairs (cosine 0), whose
+    # weight is the 1e-6 floor
+    assert similarity[0, 0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_merge_same_voice_joins_slices_of_one_drifting_voice() -> None:
+    rng = np.random.default_rng(1)
+    points = _drifting_voice(rng, 60, drift=0.15)
+    slices = np.repeat(np.arange(6), 10)  # what the eigengap proposes: six time slices
+    merged = merge_same_voice(points, _times(60), slices, margin=0.05, min_lag=1.0, lag_scale=5.0)
+    assert merged.tolist() == [0] * 60
+
+
+def test_merge_same_voice_keeps_two_voices_in_turns() -> None:
+    rng = np.random.default_rng(2)
+    a, b = _drifting_voice(rng, 120, drift=0.05), _drifting_voice(rng, 120, drift=0.05)
+    truth = np.repeat(np.arange(12) % 2, 10)  # six turns each, alternating
+    points = np.where(truth[:, None] == 0, a, b)
+    over_split = truth * 2 + (np.arange(120) >= 60)  # each voice also cut in time
+    merged = merge_same_voice(points, _times(120), over_split, margin=0.05, min_lag=1.0, lag_scale=5.0)
+    assert merged.tolist() == renumber(truth).tolist()
+    # a margin nothing reaches merges everything; an impossible one keeps the four
+    assert (
+        merge_same_voice(points, _times(120), over_split, margin=2.0, min_lag=1.0, lag_scale=5.0).max() == 0
+    )
+    kept = merge_same_voice(points, _times(120), over_split, margin=-2.0, min_lag=1.0, lag_scale=5.0)
+    assert kept.max() + 1 == 4
+    assert (
+        merge_same_voice(
+            points, _times(120), over_split, margin=2.0, min_lag=1.0, lag_scale=5.0, min_clusters=3
+        ).max()
+        + 1
+        == 3
+    )
+
+
+def test_merge_same_voice_folds_unsupported_slices_first() -> None:
     points, truth = _speakers(np.random.default_rng(11), [30, 30])
     split = truth.copy()
-    split[15:30] = 2  # one speaker cut in two
-    assert merge_similar_clusters(points, split, threshold=0.25).max() + 1 == 2
-    assert merge_similar_clusters(points, split, threshold=1.0).max() + 1 == 3
-    assert merge_similar_clusters(points, split, threshold=0.25, min_clusters=3).max() + 1 == 3
+    split[10:12] = 2  # a 1 s slice: no independent pair inside it
+    merged = merge_same_voice(points, _times(60), split, margin=-2.0, min_lag=1.0, lag_scale=5.0)
+    assert merged.tolist() == truth.tolist()
+
+
+def test_split_minority_finds_murmurs_under_a_monologue() -> None:
+    rng = np.random.default_rng(4)
+    n = 600
+    points = _drifting_voice(rng, n, drift=0.02)
+    murmurs = np.zeros(n, dtype=bool)
+    for start in rng.choice(np.arange(5, n - 5, 25), size=8, replace=False):
+        murmurs[start : start + 2] = True  # 8 backchannels of 1 s, 2.7 % of the time
+    other = _drifting_voice(rng, n, drift=0.02)
+    points = np.where(murmurs[:, None], other, points)
+    labels = split_minority(
+        points, _times(n), np.zeros(n, dtype=np.int64), margin=0.12, min_lag=1.0, lag_scale=5.0, min_size=2
+    )
+    assert labels.max() + 1 == 2
+    # the split finds the murmurs' core; re-segmentation later gives it the rest
+    assert np.mean(labels[murmurs] != labels[0]) >= 0.75
+    assert np.mean(labels[~murmurs] == labels[0]) >= 0.99
+
+
+def test_split_minority_leaves_one_voice_alone() -> None:
+    points = _drifting_voice(np.random.default_rng(6), 400, drift=0.1)
+    labels = split_minority(
+        points,
+        _times(400),
+        np.zeros(400, dtype=np.int64),
+        margin=0.12,
+        min_lag=1.0,
+        lag_scale=5.0,
+        min_size=2,
+    )
+    assert labels.tolist() == [0] * 400
 
 
 def test_fold_small_clusters_and_resegment() -> None:
