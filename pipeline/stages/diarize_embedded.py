@@ -51,6 +51,8 @@ from pipeline.config import EmbeddedDiarizerConfig
 from pipeline.errors import ModelError
 from pipeline.hashing import file_sha256
 from pipeline.stages.diarize import Diarization
+from pipeline.stages.vad import CHUNK as VAD_WINDOW_SAMPLES
+from pipeline.stages.vad import SileroVad
 from pipeline.timeline import KeptTimeline
 from pipeline.types import ModelIdentity
 
@@ -59,8 +61,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-VAD_WINDOW_SAMPLES = 512
-"""Silero VAD scores one window of this many samples (32 ms at 16 kHz)."""
 
 MEL_HOP_SECONDS = 0.01
 """resemblyzer mel-frame hop, seconds (``mel_window_step`` = 10 ms)."""
@@ -709,10 +709,9 @@ class EmbeddedDiarizer:
                     f"{path}: model weights missing; reinstall {package} "
                     f"(`pip install --force-reinstall {package}`)"
                 )
-        from faster_whisper.vad import SileroVADModel
         from resemblyzer import VoiceEncoder
 
-        self._vad = SileroVADModel(str(vad_path))
+        self._vad = SileroVad(vad_path)
         self._encoder = VoiceEncoder(device="cpu", verbose=False, weights_fpath=encoder_path)
         self._identities = (
             ModelIdentity(
@@ -787,10 +786,7 @@ class EmbeddedDiarizer:
 
     def speech_probabilities(self, audio: np.ndarray) -> np.ndarray:
         """Silero speech probability per 512-sample window, shape ``(ceil(samples / 512),)``."""
-        padded = np.pad(audio, (0, -audio.size % VAD_WINDOW_SAMPLES or 0))
-        if padded.size == 0:
-            return np.zeros(0, dtype=np.float32)
-        return np.asarray(self._vad(padded), dtype=np.float32).reshape(-1)
+        return self._vad.probabilities(audio, pad_end=True)
 
     def partial_embeddings(self, stream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """GE2E embeddings of 1.6 s windows every ``1 / embedding_rate`` seconds of ``stream``.

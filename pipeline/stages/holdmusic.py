@@ -47,10 +47,8 @@ audio, memory is the features (32 floats a frame, 4.6 MB an hour) plus one block
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from math import gcd
-from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -58,17 +56,14 @@ from scipy.ndimage import uniform_filter1d
 from scipy.signal import resample_poly
 
 from pipeline.config import HoldMusicConfig
-from pipeline.errors import ModelError
 from pipeline.hashing import file_sha256
+from pipeline.stages.vad import CHUNK as _VAD_CHUNK
+from pipeline.stages.vad import SAMPLE_RATE as VAD_SAMPLE_RATE
+from pipeline.stages.vad import SileroVad
 from pipeline.types import ModelIdentity, Region
 
 logger = logging.getLogger(__name__)
 
-VAD_SAMPLE_RATE = 16_000
-"""Silero VAD's input rate, Hz."""
-
-_VAD_CHUNK = 512  # samples per Silero step at 16 kHz (32 ms)
-_VAD_CONTEXT = 64  # samples of the previous chunk Silero sees, as faster-whisper feeds it
 _STFT_FRAMES_PER_HOP = 4  # STFT frames pooled into one feature frame
 _PERIOD_TOLERANCE = 0.05  # a divisor of the lag mode matching this much worse is still the period (cosine)
 _DIP_PAD = 0.5  # seconds of audio around a repetition dip that Silero sees
@@ -351,69 +346,6 @@ def region_period(
 
 
 # --------------------------------------------------------------------------- speech guard
-
-
-def silero_path() -> Path:
-    """The Silero VAD ONNX file faster-whisper ships (located without importing it)."""
-    spec = importlib.util.find_spec("faster_whisper")
-    path = Path(spec.origin).parent / "assets" / "silero_vad_v6.onnx" if spec and spec.origin else None
-    if path is None or not path.is_file():
-        raise ModelError(
-            "Silero VAD not found (faster_whisper/assets/silero_vad_v6.onnx); "
-            "install faster-whisper>=1.1 in this environment"
-        )
-    return path
-
-
-_VAD_BLOCK = 4096
-"""Chunks per model call (about 2 minutes of audio at stride 1): bounds memory."""
-
-
-class SileroVad:
-    """Silero VAD speech probabilities with onnxruntime, one thread.
-
-    The model is the one faster-whisper's ``SileroVADModel`` runs, fed the same way:
-    512-sample chunks, each with the previous chunk's last 64 samples as context.
-    """
-
-    def __init__(self, path: Path | None = None) -> None:
-        import onnxruntime
-
-        self.path = path or silero_path()
-        opts = onnxruntime.SessionOptions()
-        opts.inter_op_num_threads = 1
-        opts.intra_op_num_threads = 1
-        opts.log_severity_level = 4
-        self._session = onnxruntime.InferenceSession(
-            str(self.path), providers=["CPUExecutionProvider"], sess_options=opts
-        )
-
-    def probabilities(self, audio: np.ndarray, *, stride: int = 1) -> np.ndarray:
-        """Speech probability of 32 ms chunks of ``audio`` (16 kHz).
-
-        With ``stride > 1`` only every ``stride``-th chunk is scored (the model sees
-        them in sequence): shape ``(ceil((samples // 512) / stride),)``.
-        """
-        n = audio.size // _VAD_CHUNK
-        if n == 0:
-            return np.zeros(0, np.float32)
-        audio = audio.astype(np.float32, copy=False)
-        h = c = np.zeros((1, 1, 128), np.float32)
-        out: list[np.ndarray] = []
-        # The model reads its input rows as one sequence and returns its state: feed
-        # bounded blocks and carry the state, so hours of audio never become one tensor.
-        for first in range(0, n, _VAD_BLOCK * stride):
-            index = np.arange(first, min(n, first + _VAD_BLOCK * stride), stride)
-            rows = np.zeros((index.size, _VAD_CONTEXT + _VAD_CHUNK), np.float32)
-            starts = index * _VAD_CHUNK
-            rows[:, _VAD_CONTEXT:] = audio[starts[:, None] + np.arange(_VAD_CHUNK)]
-            has_context = starts >= _VAD_CONTEXT
-            rows[has_context, :_VAD_CONTEXT] = audio[
-                starts[has_context, None] - _VAD_CONTEXT + np.arange(_VAD_CONTEXT)
-            ]
-            probs, h, c = self._session.run(None, {"input": rows, "h": h, "c": c})
-            out.append(np.asarray(probs, np.float32).reshape(-1))
-        return np.concatenate(out)
 
 
 def trim_speech_edges(

@@ -41,9 +41,6 @@ def chromium(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProc
 
 @pytest.fixture
 def hostile_report(tmp_path: Path) -> Path:
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from conftest import build_hand_result
 
     result = build_hand_result(guest=HOSTILE)
