@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 SHARED_MULTISPEAKER = SHARED_DATA / "multispeaker"
 SHARED_SINGLESPEAKER = SHARED_DATA / "singlespeaker"
+RESULTS = REPO / "bench" / "results" / "diarization.json"
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
 
 MONOLOGUE_VOICE = "joinly_OSR_us_000_0034_8k.wav"
@@ -245,6 +247,7 @@ def main() -> None:
         f"{'spk':>7s} {'s/min':>6s}"
     )
     totals = {"missed detection": 0.0, "false alarm": 0.0, "confusion": 0.0, "total": 0.0}
+    results: dict = {"config": config.model_dump(), "collar": 0.5, "multispeaker": [], "single_speaker": []}
     audio_seconds = run_seconds = 0.0
     for name, wav, rttm in references():
         audio = read_audio(wav)
@@ -262,12 +265,22 @@ def main() -> None:
             f"{len(result.exclusive.labels()):>3d}/{len(reference.labels()):<3d} "
             f"{60 * elapsed / (audio.size / _SAMPLE_RATE):6.2f}"
         )
+        results["multispeaker"].append(
+            {
+                "file": name,
+                "duration": audio.size / _SAMPLE_RATE,
+                "der": d["diarization error rate"],
+                "speakers_found": len(result.exclusive.labels()),
+                "speakers_true": len(reference.labels()),
+            }
+        )
         if name != "pyannote_sample":
             for key in totals:
                 totals[key] += d[key]
     if totals["total"]:
         errors = totals["missed detection"] + totals["false alarm"] + totals["confusion"]
         print(f"{'shared multispeaker, pooled':34s} {'':6s} {100 * errors / totals['total']:6.1f}")
+        results["multispeaker_pooled_der"] = errors / totals["total"]
 
     singles = single_speaker_files()
     if singles:
@@ -280,12 +293,14 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             audio_seconds, run_seconds = audio_seconds + audio.size / _SAMPLE_RATE, run_seconds + elapsed
             found_one += speakers == 1
+            results["single_speaker"].append({"file": path.name, "speakers_found": speakers})
             print(
                 f"{path.name:34s} {audio.size / _SAMPLE_RATE:6.1f} {speakers:4d} "
                 f"{60 * elapsed / (audio.size / _SAMPLE_RATE):6.2f}"
             )
         print(f"{'found as 1 speaker':34s} {found_one}/{len(singles)}")
     print(f"{'all files above':34s} {run_seconds / (audio_seconds / 60):.2f} s per minute of audio")
+    results["seconds_per_audio_minute"] = run_seconds / (audio_seconds / 60)
 
     if args.monologue_minutes > 0 and (SHARED_SINGLESPEAKER / MONOLOGUE_VOICE).is_file():
         case = build_monologue(minutes=args.monologue_minutes)
@@ -300,6 +315,15 @@ def main() -> None:
             f"monologue share {100 * share:.1f} %, backchannel time on another label {100 * caught:.1f} %, "
             f"{60 * elapsed / duration:.2f} s per minute of audio"
         )
+        results["monologue"] = {
+            "minutes": duration / 60,
+            "speakers_found": speakers,
+            "monologue_share": share,
+            "backchannel_time_elsewhere": caught,
+        }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
 
 
 if __name__ == "__main__":

@@ -121,8 +121,8 @@ def build_corpus(folder: Path, sample: Path, *, silence_hours: float = 3.0) -> d
     beat = (np.sin(2 * np.pi * 2 * t) > 0.95) * rng.standard_normal(t.size) * 0.3
     (folder / "pure_music.wav").write_bytes(_wav_bytes((0.3 * chord + beat).astype(np.float32)))
     cases["pure_music.wav"] = Expected(0, speakers=(0, 1))
-    one = speech[int(8.4 * RATE) : int(13.0 * RATE)]  # Diane alone in the reference
-    (folder / "single_speaker.wav").write_bytes(_wav_bytes(np.tile(one, 3)))
+    one = speech[int(21.9 * RATE) : int(27.8 * RATE)]  # Sheila alone in the reference RTTM
+    (folder / "single_speaker.wav").write_bytes(_wav_bytes(one))
     cases["single_speaker.wav"] = Expected(0, speakers=(1,))
     (folder / "short_0.3s.wav").write_bytes(_wav_bytes(speech[int(7 * RATE) : int(7.3 * RATE)]))
     cases["short_0.3s.wav"] = Expected(0, speakers=(0, 1))
