@@ -53,7 +53,7 @@ def write_clips(folder: Path, count: int, seconds: float) -> list[Path]:
     for i in range(count):
         start = (i * step) % max(1, audio.size - length)
         path = folder / f"clip{i:02d}.wav"
-        sf.write(path, audio[start:start + length], rate)
+        sf.write(path, audio[start : start + length], rate)
         paths.append(path)
     return paths
 
@@ -76,8 +76,9 @@ def main() -> None:
         inputs = work / "in"
         inputs.mkdir()
         clips = write_clips(inputs, args.files, args.seconds)
-        per_file = sum(timed([SPEECHPIPE, "run", str(p), "-o", str(work / f"run{i}"), "-q"])
-                       for i, p in enumerate(clips))
+        per_file = sum(
+            timed([SPEECHPIPE, "run", str(p), "-o", str(work / f"run{i}"), "-q"]) for i, p in enumerate(clips)
+        )
         batch = timed([SPEECHPIPE, "batch", str(inputs), "-o", str(work / "batch"), "-q"])
 
     figures = {
@@ -95,8 +96,10 @@ def main() -> None:
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(f"{args.files} recordings x {args.seconds:g} s: `speechpipe run` per file {per_file:.1f} s, "
-          f"`speechpipe batch` {batch:.1f} s -> batch is {per_file / batch:.2f}x faster")
+    print(
+        f"{args.files} recordings x {args.seconds:g} s: `speechpipe run` per file {per_file:.1f} s, "
+        f"`speechpipe batch` {batch:.1f} s -> batch is {per_file / batch:.2f}x faster"
+    )
     print(f"wrote {RESULTS.relative_to(REPO)}")
 
 

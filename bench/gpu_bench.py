@@ -71,6 +71,7 @@ def write_random_ct2(layout_path: Path, folder: Path, *, seed: int = 0) -> Path:
     dtypes = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "model.bin", "wb") as out:
+
         def string(text: str) -> None:
             out.write(struct.pack("H", len(text) + 1) + text.encode() + b"\0")
 
@@ -174,8 +175,9 @@ def bench_pyannote(
     rows = []
     for device in devices:
         clip = audio if device == "cuda" else audio[: int(cpu_seconds * SAMPLE_RATE)]
-        config = DiarizationConfig(backend="pyannote", device=device,
-                                   pyannote=PyannoteConfig(pipeline=str(folder)))
+        config = DiarizationConfig(
+            backend="pyannote", device=device, pyannote=PyannoteConfig(pipeline=str(folder))
+        )
         started = time.perf_counter()
         diarizer = PyannoteDiarizer(config, models_dir=work)
         load = time.perf_counter() - started
@@ -185,21 +187,33 @@ def bench_pyannote(
             started = time.perf_counter()
             result = diarizer.diarize(clip, num_speakers=None, min_speakers=1, max_speakers=8)
             elapsed = time.perf_counter() - started
-        rows.append(dict(stage="diarization", model="pyannote community-1 layout (random weights)",
-                         device=device,
-                         audio_s=round(clip.size / SAMPLE_RATE, 1), seconds=round(elapsed, 2),
-                         rtf=round(elapsed / (clip.size / SAMPLE_RATE), 4), load_s=round(load, 1),
-                         torch_peak_mib=gpu_peak_mib() if device == "cuda" else None,
-                         device_peak_mib=nvml.above_base_mib if device == "cuda" else None,
-                         speakers=len(result.regular.labels())))
+        rows.append(
+            dict(
+                stage="diarization",
+                model="pyannote community-1 layout (random weights)",
+                device=device,
+                audio_s=round(clip.size / SAMPLE_RATE, 1),
+                seconds=round(elapsed, 2),
+                rtf=round(elapsed / (clip.size / SAMPLE_RATE), 4),
+                load_s=round(load, 1),
+                torch_peak_mib=gpu_peak_mib() if device == "cuda" else None,
+                device_peak_mib=nvml.above_base_mib if device == "cuda" else None,
+                speakers=len(result.regular.labels()),
+            )
+        )
         logger.info("%s", rows[-1])
         del diarizer
     return rows
 
 
 def bench_whisper(
-    audio: np.ndarray, name: str, folder: Path, devices: list[str], cpu_seconds: float,
-    max_new_tokens: int | None, weights: str,
+    audio: np.ndarray,
+    name: str,
+    folder: Path,
+    devices: list[str],
+    cpu_seconds: float,
+    max_new_tokens: int | None,
+    weights: str,
 ) -> list[dict[str, Any]]:
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
@@ -209,15 +223,26 @@ def bench_whisper(
     rows = []
     for device in devices:
         clip = audio if device == "cuda" else audio[: int(cpu_seconds * SAMPLE_RATE)]
-        row: dict[str, Any] = dict(stage="asr", model=f"{name} ({weights} weights)", device=device,
-                                   audio_s=round(clip.size / SAMPLE_RATE, 1), max_new_tokens=max_new_tokens)
+        row: dict[str, Any] = dict(
+            stage="asr",
+            model=f"{name} ({weights} weights)",
+            device=device,
+            audio_s=round(clip.size / SAMPLE_RATE, 1),
+            max_new_tokens=max_new_tokens,
+        )
         try:
             started = time.perf_counter()
-            model = WhisperModel(str(folder), device=device,
-                                 compute_type="float16" if device == "cuda" else "int8")
+            model = WhisperModel(
+                str(folder), device=device, compute_type="float16" if device == "cuda" else "int8"
+            )
             batched = BatchedInferencePipeline(model) if device == "cuda" else None
-            options: dict[str, Any] = dict(language="en", beam_size=defaults.beam_size, word_timestamps=True,
-                                           vad_filter=True, max_new_tokens=max_new_tokens)
+            options: dict[str, Any] = dict(
+                language="en",
+                beam_size=defaults.beam_size,
+                word_timestamps=True,
+                vad_filter=True,
+                max_new_tokens=max_new_tokens,
+            )
             if weights == "random":
                 # Random logits fail every quality check and would re-decode at 5 more temperatures.
                 options["temperature"] = 0.0
@@ -228,8 +253,12 @@ def bench_whisper(
                 started = time.perf_counter()
                 tokens = decoded_tokens(model, batched, clip, defaults.batch_size, options)
                 elapsed = time.perf_counter() - started
-            row.update(seconds=round(elapsed, 2), rtf=round(elapsed / (clip.size / SAMPLE_RATE), 4),
-                       tokens=tokens, device_peak_mib=nvml.above_base_mib if device == "cuda" else None)
+            row.update(
+                seconds=round(elapsed, 2),
+                rtf=round(elapsed / (clip.size / SAMPLE_RATE), 4),
+                tokens=tokens,
+                device_peak_mib=nvml.above_base_mib if device == "cuda" else None,
+            )
             del model, batched
         except Exception as err:  # a device that cannot run it is a finding, not a crash
             first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
@@ -253,8 +282,12 @@ def decoded_tokens(
 def facts() -> dict[str, Any]:
     import torch
 
-    found: dict[str, Any] = dict(python=platform.python_version(), torch=torch.__version__,
-                                 torch_cuda=torch.version.cuda, cuda_available=torch.cuda.is_available())
+    found: dict[str, Any] = dict(
+        python=platform.python_version(),
+        torch=torch.__version__,
+        torch_cuda=torch.version.cuda,
+        cuda_available=torch.cuda.is_available(),
+    )
     if torch.cuda.is_available():
         found["gpu"] = torch.cuda.get_device_name(0)
         found["gpu_mib"] = round(torch.cuda.get_device_properties(0).total_memory / 2**20)
@@ -272,15 +305,21 @@ def facts() -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=REPO / ".benchdata", help="from `bench/gpu.sh prepare`")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     parser.add_argument("--minutes", type=float, default=25.0, help="length of the generated recording")
     parser.add_argument("--cpu-seconds", type=float, default=120.0, help="CPU runs use this excerpt")
     parser.add_argument("--max-new-tokens", type=int, default=96, help="decode cap per window (random)")
-    parser.add_argument("--real", type=Path, action="append", default=[],
-                        help="also time a real model folder (NAME=DIR), uncapped, e.g. tiny.en=/path")
+    parser.add_argument(
+        "--real",
+        type=Path,
+        action="append",
+        default=[],
+        help="also time a real model folder (NAME=DIR), uncapped, e.g. tiny.en=/path",
+    )
     parser.add_argument("--skip", action="append", default=[], choices=["pyannote", "whisper"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
@@ -304,8 +343,11 @@ def main() -> int:
             for layout in sorted(args.data.glob("*/layout.json")):
                 name = layout.parent.name
                 folder = write_random_ct2(layout, work / f"{name}-random")
-                save(bench_whisper(audio, name, folder, devices, args.cpu_seconds,
-                                   args.max_new_tokens, "random"))
+                save(
+                    bench_whisper(
+                        audio, name, folder, devices, args.cpu_seconds, args.max_new_tokens, "random"
+                    )
+                )
             for spec in args.real:
                 name, _, path = str(spec).partition("=")
                 save(bench_whisper(audio, name, Path(path), ["cpu"], args.cpu_seconds, None, "real"))

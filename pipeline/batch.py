@@ -511,8 +511,12 @@ class Recorder:
         """Work on ``task`` begins (before any of its outputs are written)."""
         item = task.item
         self.ledger.mark_running(
-            item.uri, self.config_hash, size=item.size, mtime=item.mtime,
-            output_dir=task.output_dir, run_id=self.run_id,
+            item.uri,
+            self.config_hash,
+            size=item.size,
+            mtime=item.mtime,
+            output_dir=task.output_dir,
+            run_id=self.run_id,
         )
         logger.info("%s: started", item.uri, extra={"event": "recording_started", "uri": item.uri})
 
@@ -531,8 +535,11 @@ class Recorder:
         if outcome.status == "done" and outcome.result is not None:
             result = outcome.result
             self.ledger.mark_done(
-                uri, self.config_hash, content_sha256=result.content_sha256,
-                timings=result.timings, models=result.models,
+                uri,
+                self.config_hash,
+                content_sha256=result.content_sha256,
+                timings=result.timings,
+                models=result.models,
             )
             row = RecordingRow(
                 uri, "done", task.output_dir, result.duration, len(result.speakers), outcome.seconds
@@ -542,13 +549,19 @@ class Recorder:
             row = RecordingRow(uri, "skipped", task.output_dir, seconds=outcome.seconds)
         else:
             self.ledger.mark_failed(
-                uri, self.config_hash, error=outcome.error or "unknown error",
-                exit_code=outcome.exit_code or StageError.exit_code, content_sha256=outcome.content_sha256,
+                uri,
+                self.config_hash,
+                error=outcome.error or "unknown error",
+                exit_code=outcome.exit_code or StageError.exit_code,
+                content_sha256=outcome.content_sha256,
             )
             row = RecordingRow(uri, "failed", task.output_dir, seconds=outcome.seconds, error=outcome.error)
         log = logger.warning if row.status == "failed" else logger.info
         log(
-            "%s: %s%s", uri, row.status, f" ({row.error})" if row.error else "",
+            "%s: %s%s",
+            uri,
+            row.status,
+            f" ({row.error})" if row.error else "",
             extra={"event": "recording_finished", **dataclasses.asdict(row)},
         )
         self.rows.append(row)
@@ -641,9 +654,16 @@ def run_batch(
                 logger.info("--since %s: %d recordings modified since %s", since, len(items), cutoff)
         tasks, skipped = plan(items, ledger, config_hash, out_root)
         logger.info(
-            "%d recordings: %d to analyse, %d already done", len(items), len(tasks), len(skipped),
-            extra={"event": "batch_planned", "run_id": run_id, "to_analyse": len(tasks),
-                   "skipped": len(skipped)},
+            "%d recordings: %d to analyse, %d already done",
+            len(items),
+            len(tasks),
+            len(skipped),
+            extra={
+                "event": "batch_planned",
+                "run_id": run_id,
+                "to_analyse": len(tasks),
+                "skipped": len(skipped),
+            },
         )
         ledger.start_run(run_id, config_hash, config.batch.executor, started_at=started_at)
         recorder = Recorder(ledger, out_root, config, config_hash, run_id)
@@ -653,12 +673,21 @@ def run_batch(
         order = {item.uri: i for i, item in enumerate(items)}
         rows = tuple(sorted(recorder.rows, key=lambda row: order[row.uri]))
         report = BatchReport(run_id, rows, time.perf_counter() - began)
-        ledger.finish_run(run_id, done=report.count("done"), failed=report.count("failed"),
-                          skipped=report.count("skipped"))
+        ledger.finish_run(
+            run_id, done=report.count("done"), failed=report.count("failed"), skipped=report.count("skipped")
+        )
     logger.info(
-        "batch finished: %d done, %d skipped, %d failed in %.1f s", report.count("done"),
-        report.count("skipped"), report.count("failed"), report.seconds,
-        extra={"event": "batch_finished", "run_id": run_id, "done": report.count("done"),
-               "skipped": report.count("skipped"), "failed": report.count("failed")},
+        "batch finished: %d done, %d skipped, %d failed in %.1f s",
+        report.count("done"),
+        report.count("skipped"),
+        report.count("failed"),
+        report.seconds,
+        extra={
+            "event": "batch_finished",
+            "run_id": run_id,
+            "done": report.count("done"),
+            "skipped": report.count("skipped"),
+            "failed": report.count("failed"),
+        },
     )
     return report

@@ -34,25 +34,48 @@ def add_batch_parser(commands: argparse._SubParsersAction) -> None:
     from pipeline.cli import add_common_options
 
     batch = commands.add_parser(
-        "batch", help="analyse many recordings: resumable, local or on a Ray cluster",
-        description=DESCRIPTION, epilog=EPILOG,
+        "batch",
+        help="analyse many recordings: resumable, local or on a Ray cluster",
+        description=DESCRIPTION,
+        epilog=EPILOG,
     )
-    batch.add_argument("inputs", nargs="*", metavar="INPUT",
-                       help="audio files, folders (searched recursively by audio extension), globs, "
-                            "or fsspec URLs (s3://bucket/calls/, gs://..., memory://...)")
-    batch.add_argument("--manifest", type=Path, metavar="FILE.csv",
-                       help="CSV with a 'path' column listing recordings (relative to the CSV's folder)")
+    batch.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="audio files, folders (searched recursively by audio extension), globs, "
+        "or fsspec URLs (s3://bucket/calls/, gs://..., memory://...)",
+    )
+    batch.add_argument(
+        "--manifest",
+        type=Path,
+        metavar="FILE.csv",
+        help="CSV with a 'path' column listing recordings (relative to the CSV's folder)",
+    )
     add_common_options(batch)
-    batch.add_argument("--executor", choices=["local", "ray"],
-                       help="local: this process (the default); ray: one task per recording on Ray")
-    batch.add_argument("--ray-address", metavar="ADDRESS",
-                       help="join an existing Ray cluster: 'auto' on a cluster node, or ray://HOST:10001 "
-                            "(implies --executor ray; default: start Ray on this machine)")
-    batch.add_argument("--since", metavar="WHEN",
-                       help="only recordings modified since WHEN: 'last' (the previous finished run in OUT), "
-                            "a duration (36h, 7d) or a date/time (2024-05-01, 2024-05-01T06:00, UTC)")
-    batch.add_argument("--log-format", choices=["text", "json"], default="text",
-                       help="json: one JSON object per log line on stderr (default: %(default)s)")
+    batch.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        help="local: this process (the default); ray: one task per recording on Ray",
+    )
+    batch.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="join an existing Ray cluster: 'auto' on a cluster node, or ray://HOST:10001 "
+        "(implies --executor ray; default: start Ray on this machine)",
+    )
+    batch.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only recordings modified since WHEN: 'last' (the previous finished run in OUT), "
+        "a duration (36h, 7d) or a date/time (2024-05-01, 2024-05-01T06:00, UTC)",
+    )
+    batch.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="json: one JSON object per log line on stderr (default: %(default)s)",
+    )
     batch.set_defaults(handler=_batch_command)
 
 
@@ -70,7 +93,8 @@ def _batch_command(args: argparse.Namespace) -> int:
         raise ConfigError("batch: give INPUT files, folders or URLs, or --manifest FILE.csv")
     executor_name = args.executor or ("ray" if args.ray_address else None)
     config = load_config(
-        args.config, **config_overrides(args),
+        args.config,
+        **config_overrides(args),
         **{"batch.executor": executor_name, "batch.ray_address": args.ray_address},
     )
     executor: ExecutorFactory
@@ -80,8 +104,9 @@ def _batch_command(args: argparse.Namespace) -> int:
         executor = partial(RayExecutor, json_logs=args.log_format == "json")
     else:
         executor = partial(LocalExecutor, show_progress=not args.quiet and args.log_format == "text")
-    report = run_batch(args.inputs, config, args.output, manifest=args.manifest, since=args.since,
-                       executor=executor)
+    report = run_batch(
+        args.inputs, config, args.output, manifest=args.manifest, since=args.since, executor=executor
+    )
     if not args.quiet:
         print_batch_summary(report, args.output)
     return report.exit_code

@@ -92,7 +92,8 @@ class AsrConfig(_Strict):
     vad_filter: bool = True
     cpu_threads: int = Field(0, ge=0, description="0: let CTranslate2 decide")
     window: float = Field(
-        1800.0, ge=60,
+        1800.0,
+        ge=60,
         description="longer audio is transcribed in windows of at most this, cut where quietest, seconds",
     )
 
@@ -163,7 +164,7 @@ class PyannoteConfig(_Strict):
     pipeline: str = Field(
         "community-1",
         description="registry name (pulled into models_dir), a local pipeline folder (config.yaml inside), "
-                    "or a hub id such as pyannote/speaker-diarization-community-1 (downloaded at load)",
+        "or a hub id such as pyannote/speaker-diarization-community-1 (downloaded at load)",
     )
     token: str | None = Field(None, description="hub token for a hub id; HF_TOKEN when unset", repr=False)
     segmentation_batch_size: int = Field(32, ge=1, description="chunks per segmentation pass; halved on OOM")
@@ -193,12 +194,14 @@ class MetricsConfig(_Strict):
         3, ge=0, description="a turn with 1 to this many words is short, whatever its length, words"
     )
     floor_gap: float = Field(
-        2.0, ge=0,
+        2.0,
+        ge=0,
         description="a short turn leaves the floor with another speaker whose long turn is under way "
         "at its end or starts within this many seconds after it, seconds",
     )
     interruption_min_overlap: float = Field(
-        0.3, ge=0,
+        0.3,
+        ge=0,
         description="an interrupter starts at least this long before the other speaker stops "
         "(smaller overlaps are handovers), seconds",
     )
@@ -210,10 +213,42 @@ class MetricsConfig(_Strict):
     )
     backchannel_lexicon: tuple[str, ...] = Field(
         (
-            "yeah", "yes", "yep", "yup", "right", "okay", "ok", "mm-hmm", "mhm", "mm", "hmm", "uh-huh",
-            "aha", "ah", "oh", "wow", "exactly", "sure", "true", "indeed", "absolutely", "totally",
-            "definitely", "of course", "i see", "got it", "cool", "nice", "great", "really", "no way",
-            "laughter", "laughs", "laughing", "haha", "ha",
+            "yeah",
+            "yes",
+            "yep",
+            "yup",
+            "right",
+            "okay",
+            "ok",
+            "mm-hmm",
+            "mhm",
+            "mm",
+            "hmm",
+            "uh-huh",
+            "aha",
+            "ah",
+            "oh",
+            "wow",
+            "exactly",
+            "sure",
+            "true",
+            "indeed",
+            "absolutely",
+            "totally",
+            "definitely",
+            "of course",
+            "i see",
+            "got it",
+            "cool",
+            "nice",
+            "great",
+            "really",
+            "no way",
+            "laughter",
+            "laughs",
+            "laughing",
+            "haha",
+            "ha",
         ),
         description="words and phrases of assent: a short turn saying only these (or no recognised "
         "words) that does not take the floor is a backchannel; matched case- and punctuation-blind",
@@ -223,9 +258,30 @@ class MetricsConfig(_Strict):
     )
     question_openers: tuple[str, ...] = Field(
         (
-            "who", "what", "when", "where", "why", "how", "which", "whose", "whom",
-            "do you", "did you", "does it", "does that", "are you", "is it", "is that", "is there",
-            "can you", "could you", "would you", "will you", "have you", "should we", "shall we",
+            "who",
+            "what",
+            "when",
+            "where",
+            "why",
+            "how",
+            "which",
+            "whose",
+            "whom",
+            "do you",
+            "did you",
+            "does it",
+            "does that",
+            "are you",
+            "is it",
+            "is that",
+            "is there",
+            "can you",
+            "could you",
+            "would you",
+            "will you",
+            "have you",
+            "should we",
+            "shall we",
         ),
         description="a sentence without final punctuation that starts with one of these phrases is "
         "a question (one ending in '?' always is)",
@@ -237,8 +293,10 @@ class MetricsConfig(_Strict):
     # Measured on shared/data/multispeaker with resemblyzer: one speaker's turns vs its
     # other turns ~0.90, different speakers at most 0.74.
     enrollment_threshold: float = Field(
-        0.8, ge=-1, le=1,
-        description="cosine similarity a diarized speaker's voice needs with an enrolled clip to take its name",
+        0.8,
+        ge=-1,
+        le=1,
+        description="least cosine similarity between a diarized voice and an enrolled clip to take its name",
     )
 
 
@@ -246,7 +304,16 @@ class OutputConfig(_Strict):
     """Which files each run writes."""
 
     formats: tuple[str, ...] = (
-        "json", "speakers_csv", "turns_csv", "turns_parquet", "music_csv", "txt", "rttm", "srt", "vtt", "html",
+        "json",
+        "speakers_csv",
+        "turns_csv",
+        "turns_parquet",
+        "music_csv",
+        "txt",
+        "rttm",
+        "srt",
+        "vtt",
+        "html",
     )
 
 

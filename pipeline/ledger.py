@@ -193,9 +193,7 @@ class Ledger:
 
     def output_owners(self) -> dict[str, str]:
         """Output folder name -> the URI that claimed it first (any config)."""
-        rows = self._db.execute(
-            "SELECT output_dir, uri FROM recordings ORDER BY started_at DESC"
-        ).fetchall()
+        rows = self._db.execute("SELECT output_dir, uri FROM recordings ORDER BY started_at DESC").fetchall()
         # Iterating newest first and overwriting leaves the oldest claim.
         return {row["output_dir"]: row["uri"] for row in rows}
 
@@ -233,8 +231,12 @@ class Ledger:
         """Record that ``uri``'s outputs are all written."""
         models_json = json.dumps([dataclasses.asdict(m) for m in models])
         self._update(
-            uri, config_hash, status="done", content_sha256=content_sha256,
-            timings=json.dumps(timings, sort_keys=True), models=models_json,
+            uri,
+            config_hash,
+            status="done",
+            content_sha256=content_sha256,
+            timings=json.dumps(timings, sort_keys=True),
+            models=models_json,
         )
 
     def mark_unchanged(self, uri: str, config_hash: str, *, size: int | None, mtime: float | None) -> None:

@@ -16,9 +16,10 @@ from pipeline.errors import ModelError
 def add_models_parser(commands: argparse._SubParsersAction) -> None:
     """Add the ``models`` command and its subcommands to the ``speechpipe`` parser."""
     models = commands.add_parser(
-        "models", help="list, pull and verify models",
+        "models",
+        help="list, pull and verify models",
         description="The model registry (models/registry.yaml): embedded models ship in PyPI packages; "
-                    "hub models are pulled once into the models folder (gated ones need HF_TOKEN).",
+        "hub models are pulled once into the models folder (gated ones need HF_TOKEN).",
     )
     actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
 
@@ -38,8 +39,12 @@ def add_models_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_location(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default="default", metavar="NAME|PATH",
-                        help="config whose models_dir is used (default: %(default)s)")
+    parser.add_argument(
+        "--config",
+        default="default",
+        metavar="NAME|PATH",
+        help="config whose models_dir is used (default: %(default)s)",
+    )
     parser.add_argument("--models-dir", type=Path, metavar="DIR", help="models folder (default: config's)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
 
@@ -57,9 +62,13 @@ def _list_command(args: argparse.Namespace) -> int:
 
     models_dir = _models_dir(args)
     rows = [
-        (entry.name, entry.kind, entry.origin,
-         "ready" if is_available(entry, models_dir) else f"missing: speechpipe models pull {entry.name}",
-         entry.spec.get("description", ""))
+        (
+            entry.name,
+            entry.kind,
+            entry.origin,
+            "ready" if is_available(entry, models_dir) else f"missing: speechpipe models pull {entry.name}",
+            entry.spec.get("description", ""),
+        )
         for entry in load_registry().values()
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]

@@ -102,11 +102,17 @@ class RayExecutor:
         if started_here:
             address = self.config.batch.ray_address
             try:
-                ray.init(address=address, include_dashboard=False, log_to_driver=not self.json_logs,
-                         configure_logging=not self.json_logs)
+                ray.init(
+                    address=address,
+                    include_dashboard=False,
+                    log_to_driver=not self.json_logs,
+                    configure_logging=not self.json_logs,
+                )
             except ConnectionError as err:
-                raise ConfigError(f"--ray-address {address}: cannot join the Ray cluster ({err}); "
-                                  "check the address, or leave it out to run Ray on this machine") from None
+                raise ConfigError(
+                    f"--ray-address {address}: cannot join the Ray cluster ({err}); "
+                    "check the address, or leave it out to run Ray on this machine"
+                ) from None
         try:
             self._run(ray, tasks, recorder)
         finally:
@@ -117,8 +123,12 @@ class RayExecutor:
         resources = ray.cluster_resources()
         options = self._worker_options(resources)
         count = min(len(tasks), self._worker_count(resources, options))
-        logger.info("Ray: %d workers, each with %s", count, options,
-                    extra={"event": "ray_workers", "workers": count, **options})
+        logger.info(
+            "Ray: %d workers, each with %s",
+            count,
+            options,
+            extra={"event": "ray_workers", "workers": count, **options},
+        )
         actor_class = ray.remote(RecordingWorker).options(**options)
         idle = deque(self._start_workers(ray, actor_class, count))
         queue = deque(tasks)
@@ -135,8 +145,9 @@ class RayExecutor:
             except ray.exceptions.RayActorError as err:
                 # The worker process died (out of memory, segfault in a native library):
                 # this recording fails, a fresh worker takes the next one.
-                outcome = Outcome("failed", error=f"Ray worker died: {_first_line(err)}",
-                                  exit_code=StageError.exit_code)
+                outcome = Outcome(
+                    "failed", error=f"Ray worker died: {_first_line(err)}", exit_code=StageError.exit_code
+                )
                 (actor,) = self._start_workers(ray, actor_class, 1)
             except ray.exceptions.RayError as err:
                 outcome = Outcome("failed", error=f"Ray: {_first_line(err)}", exit_code=StageError.exit_code)

@@ -117,8 +117,7 @@ class KeptTimeline:
         if self.is_identity:
             return audio
         return np.concatenate(
-            [audio[round(s * sample_rate) : round(e * sample_rate)] for s, e in self.pieces]
-            or [audio[:0]]
+            [audio[round(s * sample_rate) : round(e * sample_rate)] for s, e in self.pieces] or [audio[:0]]
         )
 
     def overlaps_stripped(self, start: float, end: float) -> bool:

@@ -16,29 +16,46 @@ DEFAULT_OUTPUT = Path("bench") / "results"
 def add_eval_parser(commands: argparse._SubParsersAction) -> None:
     """Register the ``eval`` subcommand on ``speechpipe``'s subparsers."""
     parser = commands.add_parser(
-        "eval", help="measure accuracy, speed and memory against the baselines",
+        "eval",
+        help="measure accuracy, speed and memory against the baselines",
         description="Build seeded live-room recordings (hold music, real speech, mp3/AAC) with exact "
-                    "ground truth, take the real recordings as they are, and run the pipeline, the pipeline "
-                    "with the music filter off, and plain faster-whisper on them: DER/JER, WER, hold-music "
-                    "F1, speech lost, talk-share and turn errors, words in music, real-time factor and peak "
-                    "RSS, ratios ours / baseline, and a 5 min -> 3 h scaling series. Writes OUT/eval.json "
-                    "and OUT/README.md.",
+        "ground truth, take the real recordings as they are, and run the pipeline, the pipeline "
+        "with the music filter off, and plain faster-whisper on them: DER/JER, WER, hold-music "
+        "F1, speech lost, talk-share and turn errors, words in music, real-time factor and peak "
+        "RSS, ratios ours / baseline, and a 5 min -> 3 h scaling series. Writes OUT/eval.json "
+        "and OUT/README.md.",
     )
-    parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT, metavar="OUT",
-                        help="results folder (default: %(default)s, from the checkout's root as "
-                             "make bench runs it)")
-    parser.add_argument("--quick", action="store_true",
-                        help="one ~1 minute live room, three systems, no scaling series (about a minute)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        metavar="OUT",
+        help="results folder (default: %(default)s, from the checkout's root as make bench runs it)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one ~1 minute live room, three systems, no scaling series (about a minute)",
+    )
     parser.add_argument("--rooms", type=int, default=2, metavar="N", help="live rooms (default: %(default)s)")
     parser.add_argument("--no-real", action="store_true", help="leave out the real recordings")
-    parser.add_argument("--scaling", default="5,60,180", metavar="MINUTES",
-                        help="comma-separated lengths of the scaling series in minutes, '' for none "
-                             "(default: %(default)s)")
+    parser.add_argument(
+        "--scaling",
+        default="5,60,180",
+        metavar="MINUTES",
+        help="comma-separated lengths of the scaling series in minutes, '' for none (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated recordings (default: 0)")
-    parser.add_argument("--config", default="default", metavar="NAME|PATH",
-                        help="pipeline config (default: %(default)s)")
-    parser.add_argument("--work", type=Path, metavar="DIR",
-                        help="keep the generated recordings here (default: a temporary folder, removed)")
+    parser.add_argument(
+        "--config", default="default", metavar="NAME|PATH", help="pipeline config (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        metavar="DIR",
+        help="keep the generated recordings here (default: a temporary folder, removed)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
     parser.set_defaults(handler=_eval_command)
 
@@ -51,12 +68,19 @@ def _eval_command(args: argparse.Namespace) -> int:
     try:
         minutes = tuple(float(m) for m in args.scaling.split(",") if m.strip())
     except ValueError:
-        raise ConfigError(f"--scaling {args.scaling!r}: give minutes separated by commas, e.g. 5,60,180") \
-            from None
+        raise ConfigError(
+            f"--scaling {args.scaling!r}: give minutes separated by commas, e.g. 5,60,180"
+        ) from None
     if args.rooms < 1 and not args.quick:
         raise ConfigError(f"--rooms {args.rooms}: give at least 1")
-    plan = Plan(rooms=args.rooms, real=not args.no_real, quick=args.quick, scaling_minutes=minutes,
-                seed=args.seed, config=args.config)
+    plan = Plan(
+        rooms=args.rooms,
+        real=not args.no_real,
+        quick=args.quick,
+        scaling_minutes=minutes,
+        seed=args.seed,
+        config=args.config,
+    )
 
     def progress(message: str) -> None:
         print(f"eval: {message}", file=sys.stderr, flush=True)

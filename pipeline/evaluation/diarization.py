@@ -92,13 +92,15 @@ def score_diarization(
         jer_metric = JaccardErrorRate(collar=collar, skip_overlap=False)
         der_components = der_metric(ref, hyp, uem=scored, detailed=True)
         jer_components = jer_metric(ref, hyp, uem=scored, detailed=True)
-        scores.append(DiarizationScore(
-            collar=collar,
-            der=float(der_components[der_metric.metric_name()]),
-            jer=float(jer_components[jer_metric.metric_name()]),
-            der_components={k: float(der_components[k]) for k in der_metric.metric_components()},
-            jer_components={k: float(jer_components[k]) for k in jer_metric.metric_components()},
-        ))
+        scores.append(
+            DiarizationScore(
+                collar=collar,
+                der=float(der_components[der_metric.metric_name()]),
+                jer=float(jer_components[jer_metric.metric_name()]),
+                der_components={k: float(der_components[k]) for k in der_metric.metric_components()},
+                jer_components={k: float(jer_components[k]) for k in jer_metric.metric_components()},
+            )
+        )
     return tuple(scores)
 
 

@@ -91,12 +91,17 @@ def evaluate(plan: Plan, *, work: Path, progress: Callable[[str], None] = logger
     by_name = {r.name: r for r in references}
     for system in SYSTEMS:
         progress(f"{system}: {len(references)} recordings")
-        measured = measure(run_system, system, [(r.name, r.path) for r in references],
-                           config_name=plan.config, warmup=warmup)
+        measured = measure(
+            run_system, system, [(r.name, r.path) for r in references], config_name=plan.config, warmup=warmup
+        )
         run: SystemRun = measured.value
-        runs[system] = {"load_seconds": run.load_seconds, "warmup_seconds": run.warmup_seconds,
-                        "peak_rss_mb": measured.peak_rss_mb, "wall_seconds": measured.wall_seconds,
-                        "cpu_seconds": measured.cpu_seconds}
+        runs[system] = {
+            "load_seconds": run.load_seconds,
+            "warmup_seconds": run.warmup_seconds,
+            "peak_rss_mb": measured.peak_rss_mb,
+            "wall_seconds": measured.wall_seconds,
+            "cpu_seconds": measured.cpu_seconds,
+        }
         scores.extend(score_output(by_name[o.name], o, metrics=metrics) for o in run.outputs)
     summary, compared = _compare(scores, kinds=sorted({r.kind for r in references}))
     scaling = [] if plan.quick else _scaling(plan, work, warmup, progress)
@@ -104,12 +109,19 @@ def evaluate(plan: Plan, *, work: Path, progress: Callable[[str], None] = logger
         "schema": SCHEMA,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "code": _provenance(),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version(),
-                    "load_average_before": load_before, "load_average_after": os.getloadavg()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg(),
+        },
         "plan": asdict(plan),
-        "collars": {"values": list(COLLARS), "convention": "pyannote.metrics collar: total width, half each "
-                    "side of a reference boundary (0.5 = 0.25 s each side)"},
+        "collars": {
+            "values": list(COLLARS),
+            "convention": "pyannote.metrics collar: total width, half each "
+            "side of a reference boundary (0.5 = 0.25 s each side)",
+        },
         "memory_floor_mb": floor,
         "recordings": [_describe(r) for r in references],
         "systems": runs,
@@ -125,14 +137,21 @@ def _provenance() -> dict[str, Any]:
     """The commit measured, and uncommitted code changes (then the numbers are not the commit's)."""
     repo = Path(__file__).resolve().parents[2]
     try:
-        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10)
-        status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--", "pipeline", "configs",
-                                 "models"], capture_output=True, text=True, timeout=10)
+        head = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+        status = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--", "pipeline", "configs", "models"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "uncommitted": []}
-    return {"commit": head.stdout.strip() or None,
-            "uncommitted": [line[3:] for line in status.stdout.splitlines()]}
+    return {
+        "commit": head.stdout.strip() or None,
+        "uncommitted": [line[3:] for line in status.stdout.splitlines()],
+    }
 
 
 def _build_set(plan: Plan, work: Path) -> list[Reference]:
@@ -157,28 +176,39 @@ def _scaling(plan: Plan, work: Path, warmup: Path | None, progress: Callable[[st
     rows = []
     for minutes in plan.scaling_minutes:
         progress(f"scaling: {minutes:g} minutes")
-        reference = measure(long_reference, minutes, work, seed=plan.seed,
-                            loop_fraction=plan.loop_fraction).value
-        measured = measure(run_system, "ours", [(reference.name, reference.path)], config_name=plan.config,
-                           warmup=warmup)
+        reference = measure(
+            long_reference, minutes, work, seed=plan.seed, loop_fraction=plan.loop_fraction
+        ).value
+        measured = measure(
+            run_system, "ours", [(reference.name, reference.path)], config_name=plan.config, warmup=warmup
+        )
         output = measured.value.outputs[0]
         counts = music_counts(reference.music, output.stripped, reference.speech, duration=reference.duration)
-        rows.append({
-            "minutes": minutes, "audio_seconds": reference.duration, "seconds": output.seconds,
-            "rtf": output.seconds / reference.duration, "cpu_rtf": output.cpu_seconds / reference.duration,
-            "stage_rtf": {k: v / reference.duration for k, v in output.timings.items()},
-            "peak_rss_mb": measured.peak_rss_mb, "cpu_seconds": measured.cpu_seconds,
-            "speech_seconds": sum(e - s for s, e in reference.speech),
-            "music_f1": counts.f1, "speech_lost": counts.speech_lost_share,
-            "load_seconds": measured.value.load_seconds,
-        })
+        rows.append(
+            {
+                "minutes": minutes,
+                "audio_seconds": reference.duration,
+                "seconds": output.seconds,
+                "rtf": output.seconds / reference.duration,
+                "cpu_rtf": output.cpu_seconds / reference.duration,
+                "stage_rtf": {k: v / reference.duration for k, v in output.timings.items()},
+                "peak_rss_mb": measured.peak_rss_mb,
+                "cpu_seconds": measured.cpu_seconds,
+                "speech_seconds": sum(e - s for s, e in reference.speech),
+                "music_f1": counts.f1,
+                "speech_lost": counts.speech_lost_share,
+                "load_seconds": measured.value.load_seconds,
+            }
+        )
         reference.path.unlink(missing_ok=True)  # hours of FLAC: do not leave them behind
     return rows
 
 
 def _describe(reference: Reference) -> dict[str, Any]:
     return {
-        "name": reference.name, "kind": reference.kind, "duration": reference.duration,
+        "name": reference.name,
+        "kind": reference.kind,
+        "duration": reference.duration,
         "tags": list(reference.tags),
         "speakers": len({t.speaker for t in reference.turns}),
         "music_seconds": sum(e - s for s, e in reference.music),

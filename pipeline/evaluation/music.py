@@ -54,8 +54,13 @@ class MusicCounts:
 
 
 def _values(counts: MusicCounts) -> tuple[int, ...]:
-    return (counts.true_positive, counts.false_positive, counts.false_negative, counts.speech,
-            counts.speech_lost)
+    return (
+        counts.true_positive,
+        counts.false_positive,
+        counts.false_negative,
+        counts.speech,
+        counts.speech_lost,
+    )
 
 
 def frame_mask(spans: Sequence[tuple[float, float]], duration: float, *, frame: float = FRAME) -> np.ndarray:

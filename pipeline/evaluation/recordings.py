@@ -136,13 +136,15 @@ class _Room:
         voice = _at_level(clip.audio, _SPEECH_DB)
         self.add(voice if bed is None else voice + bed[: voice.size])
 
-    def loop(self, *, real: bool, min_seconds: float, max_seconds: float, faded: bool,
-             track: str | None = None) -> None:
+    def loop(
+        self, *, real: bool, min_seconds: float, max_seconds: float, faded: bool, track: str | None = None
+    ) -> None:
         loop = _track_loop(self.rng, track, max_period=min(30.0, max_seconds / 2)) if track else None
         if loop is None:
             loop, _ = make_loop(self.rng, real=real, max_period=min(30.0, max_seconds / 2))
-        region, _ = loop_region(self.rng, loop, min_seconds=min_seconds, max_seconds=max_seconds,
-                                faded=faded, cut=True)
+        region, _ = loop_region(
+            self.rng, loop, min_seconds=min_seconds, max_seconds=max_seconds, faded=faded, cut=True
+        )
         self.music.append((self.now, self.now + region.size / SAMPLE_RATE))
         self.add(_at_level(region, _SPEECH_DB + float(self.rng.uniform(-6.0, 3.0))))
 
@@ -201,8 +203,13 @@ def live_room(index: int, folder: Path, *, seed: int = 0, short: bool = False) -
         guests = guest_clips()
         # Real rooms open with the lounge track a real room would loop: Silero VAD takes much of
         # it for speech, so without the filter ASR and diarization both work through it.
-        room.loop(real=real, min_seconds=45.0, max_seconds=90.0, faded=index % 2 == 0,
-                  track=HOLD_TRACK if real else None)
+        room.loop(
+            real=real,
+            min_seconds=45.0,
+            max_seconds=90.0,
+            faded=index % 2 == 0,
+            track=HOLD_TRACK if real else None,
+        )
         room.silence(2.0, 6.0)
         room.speech(sample)
         if guests:
@@ -221,9 +228,16 @@ def live_room(index: int, folder: Path, *, seed: int = 0, short: bool = False) -
     path = _write(folder / f"{name}.flac", audio)
     tags = tuple(t for t in (codec, "real-loop" if real else "synth-loop", "bed" if not short else None) if t)
     return Reference(
-        name=name, path=path, duration=audio.size / SAMPLE_RATE, turns=tuple(room.turns),
-        music=tuple(room.music), speech=speech_spans(tuple(room.turns)), text=" ".join(room.texts),
-        untranscribed=tuple(room.untranscribed), kind="live-room", tags=tags,
+        name=name,
+        path=path,
+        duration=audio.size / SAMPLE_RATE,
+        turns=tuple(room.turns),
+        music=tuple(room.music),
+        speech=speech_spans(tuple(room.turns)),
+        text=" ".join(room.texts),
+        untranscribed=tuple(room.untranscribed),
+        kind="live-room",
+        tags=tags,
     )
 
 
@@ -237,13 +251,21 @@ def long_reference(minutes: float, folder: Path, *, seed: int = 0, loop_fraction
     loop_fraction
         Share of the recording that is the opening loop; the rest is real speech.
     """
-    scenario = long_recording(np.random.default_rng([seed, int(minutes * 60)]), minutes=minutes,
-                              loop_fraction=loop_fraction)
+    scenario = long_recording(
+        np.random.default_rng([seed, int(minutes * 60)]), minutes=minutes, loop_fraction=loop_fraction
+    )
     path = _write(folder / f"long-{minutes:g}min.flac", scenario.audio)
     return Reference(
-        name=f"long-{minutes:g}min", path=path, duration=scenario.duration, turns=(),
-        music=tuple((m.start, m.end) for m in scenario.strippable), speech=scenario.speech, text=None,
-        untranscribed=scenario.speech, kind="long", tags=("synth-loop",),
+        name=f"long-{minutes:g}min",
+        path=path,
+        duration=scenario.duration,
+        turns=(),
+        music=tuple((m.start, m.end) for m in scenario.strippable),
+        speech=scenario.speech,
+        text=None,
+        untranscribed=scenario.speech,
+        kind="long",
+        tags=("synth-loop",),
     )
 
 

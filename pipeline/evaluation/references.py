@@ -118,8 +118,17 @@ def real_references(*, shared_data: Path = SHARED_DATA, sample_only: bool = Fals
         turns = read_rttm(rttm)
         duration = sf.info(str(wav)).duration
         speech = speech_spans(turns)
-        references.append(Reference(
-            name=f"real:{wav.stem}", path=wav, duration=duration, turns=turns, music=(), speech=speech,
-            text=read_stm_text(stm) if stm else None, untranscribed=() if stm else speech, kind="real",
-        ))
+        references.append(
+            Reference(
+                name=f"real:{wav.stem}",
+                path=wav,
+                duration=duration,
+                turns=turns,
+                music=(),
+                speech=speech,
+                text=read_stm_text(stm) if stm else None,
+                untranscribed=() if stm else speech,
+                kind="real",
+            )
+        )
     return references

@@ -74,12 +74,17 @@ def markdown(results: Mapping[str, Any]) -> str:
 
 def _summary_table(kind: str, systems: Mapping[str, Mapping], ratios: Mapping[str, Mapping]) -> list[str]:
     ours = systems["ours"]
-    title = {"live-room": "Live rooms (generated, exact truth)", "real": "Real recordings as they are",
-             "all": "All recordings"}.get(kind, kind)
-    lines = [f"## {title}: {ours['recordings']} recordings, {ours['audio_seconds'] / 60:.1f} min of audio",
-             "",
-             "| figure | ours | filter off | plain faster-whisper | ours / filter off | ours / plain |",
-             "|---|---:|---:|---:|---:|---:|"]
+    title = {
+        "live-room": "Live rooms (generated, exact truth)",
+        "real": "Real recordings as they are",
+        "all": "All recordings",
+    }.get(kind, kind)
+    lines = [
+        f"## {title}: {ours['recordings']} recordings, {ours['audio_seconds'] / 60:.1f} min of audio",
+        "",
+        "| figure | ours | filter off | plain faster-whisper | ours / filter off | ours / plain |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for key, label, fmt in _FIGURES:
         values = [systems[s].get(key) for s in ("ours", "keep-music", "plain-whisper")]
         if all(v is None for v in values):
@@ -91,32 +96,47 @@ def _summary_table(kind: str, systems: Mapping[str, Mapping], ratios: Mapping[st
 
 
 def _resources_table(results: Mapping[str, Any]) -> list[str]:
-    lines = ["## Time and memory per system (one child process each, whole accuracy set)", "",
-             "| system | processing s | model load s | warm-up s | child wall s | child CPU s "
-             "| peak RSS MiB |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "## Time and memory per system (one child process each, whole accuracy set)",
+        "",
+        "| system | processing s | model load s | warm-up s | child wall s | child CPU s | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for system, run in results["systems"].items():
         processing = sum(s["seconds"] for s in results["scores"] if s["system"] == system)
-        lines.append(f"| {_SYSTEM_LABELS[system]} | {processing:.1f} | {run['load_seconds']:.1f} | "
-                     f"{_fmt(run['warmup_seconds'], '{:.1f}')} | {run['wall_seconds']:.1f} | "
-                     f"{run['cpu_seconds']:.1f} | {run['peak_rss_mb']:.0f} |")
+        lines.append(
+            f"| {_SYSTEM_LABELS[system]} | {processing:.1f} | {run['load_seconds']:.1f} | "
+            f"{_fmt(run['warmup_seconds'], '{:.1f}')} | {run['wall_seconds']:.1f} | "
+            f"{run['cpu_seconds']:.1f} | {run['peak_rss_mb']:.0f} |"
+        )
     return [*lines, "", f"An empty child process peaks at {results['memory_floor_mb']:.0f} MiB.", ""]
 
 
 def _recordings_table(recordings: Sequence[Mapping], scores: Sequence[Mapping]) -> list[str]:
-    lines = ["## Per recording", "",
-             "| recording | min | speakers | music s | system | RTF | CPU RTF | DER 0.25 | WER "
-             "| words in music | F1 | speech lost |",
-             "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "## Per recording",
+        "",
+        "| recording | min | speakers | music s | system | RTF | CPU RTF | DER 0.25 | WER "
+        "| words in music | F1 | speech lost |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     described = {r["name"]: r for r in recordings}
     for score in scores:
         r, f = described[score["recording"]], score["figures"]
-        cells = [f"{r['name']} ({', '.join(r['tags']) or r['kind']})", f"{r['duration'] / 60:.1f}",
-                 str(r["speakers"]), f"{r['music_seconds']:.0f}", _SYSTEM_LABELS[score["system"]],
-                 _fmt(f["rtf"], "{:.3f}"), _fmt(f["cpu_rtf"], "{:.3f}"), _fmt(f["der_c0.5"], "{:.1%}"),
-                 _fmt(f["wer"], "{:.1%}"),
-                 _fmt(f["words_in_music"], "{:d}"), _fmt(f["music_f1"], "{:.3f}"),
-                 _fmt(f["speech_lost"], "{:.2%}")]
+        cells = [
+            f"{r['name']} ({', '.join(r['tags']) or r['kind']})",
+            f"{r['duration'] / 60:.1f}",
+            str(r["speakers"]),
+            f"{r['music_seconds']:.0f}",
+            _SYSTEM_LABELS[score["system"]],
+            _fmt(f["rtf"], "{:.3f}"),
+            _fmt(f["cpu_rtf"], "{:.3f}"),
+            _fmt(f["der_c0.5"], "{:.1%}"),
+            _fmt(f["wer"], "{:.1%}"),
+            _fmt(f["words_in_music"], "{:d}"),
+            _fmt(f["music_f1"], "{:.3f}"),
+            _fmt(f["speech_lost"], "{:.2%}"),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""]
 
@@ -124,20 +144,36 @@ def _recordings_table(recordings: Sequence[Mapping], scores: Sequence[Mapping]) 
 def _scaling_table(rows: Sequence[Mapping]) -> list[str]:
     stages = list(dict.fromkeys(k for row in rows for k in row["stage_rtf"]))
     first = rows[0]
-    lines = ["## Scaling (ours): mostly hold music, a little speech", "",
-             "| audio | speech s | wall s | RTF | CPU RTF | " + " | ".join(f"{s} RTF" for s in stages)
-             + " | wall s per audio hour | CPU RTF vs shortest | peak RSS MiB | music F1 | speech lost |",
-             "|---:|---:|---:|---:|---:|" + "---:|" * len(stages) + "---:|---:|---:|---:|---:|"]
+    lines = [
+        "## Scaling (ours): mostly hold music, a little speech",
+        "",
+        "| audio | speech s | wall s | RTF | CPU RTF | "
+        + " | ".join(f"{s} RTF" for s in stages)
+        + " | wall s per audio hour | CPU RTF vs shortest | peak RSS MiB | music F1 | speech lost |",
+        "|---:|---:|---:|---:|---:|" + "---:|" * len(stages) + "---:|---:|---:|---:|---:|",
+    ]
     for row in rows:
-        cells = [f"{row['minutes']:g} min", f"{row['speech_seconds']:.0f}", f"{row['seconds']:.1f}",
-                 f"{row['rtf']:.4f}", f"{row['cpu_rtf']:.4f}",
-                 *(f"{row['stage_rtf'].get(s, 0.0):.4f}" for s in stages),
-                 f"{row['rtf'] * 3600:.0f}", f"{row['cpu_rtf'] / first['cpu_rtf']:.2f}x",
-                 f"{row['peak_rss_mb']:.0f}",
-                 _fmt(row["music_f1"], "{:.3f}"), _fmt(row["speech_lost"], "{:.2%}")]
+        cells = [
+            f"{row['minutes']:g} min",
+            f"{row['speech_seconds']:.0f}",
+            f"{row['seconds']:.1f}",
+            f"{row['rtf']:.4f}",
+            f"{row['cpu_rtf']:.4f}",
+            *(f"{row['stage_rtf'].get(s, 0.0):.4f}" for s in stages),
+            f"{row['rtf'] * 3600:.0f}",
+            f"{row['cpu_rtf'] / first['cpu_rtf']:.2f}x",
+            f"{row['peak_rss_mb']:.0f}",
+            _fmt(row["music_f1"], "{:.3f}"),
+            _fmt(row["speech_lost"], "{:.2%}"),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
-    return [*lines, "", "Linear cost means a flat CPU RTF column (\"CPU RTF vs shortest\" near 1.00x); "
-            "stage RTFs are wall clock.", ""]
+    return [
+        *lines,
+        "",
+        'Linear cost means a flat CPU RTF column ("CPU RTF vs shortest" near 1.00x); '
+        "stage RTFs are wall clock.",
+        "",
+    ]
 
 
 _NOTES = """\
@@ -171,8 +207,9 @@ _NOTES = """\
 
 def _notes(results: Mapping[str, Any]) -> list[str]:
     plan = results["plan"]
-    return _NOTES.format(seed=plan["seed"], collars=results["collars"]["convention"],
-                         loop=plan["loop_fraction"]).splitlines()
+    return _NOTES.format(
+        seed=plan["seed"], collars=results["collars"]["convention"], loop=plan["loop_fraction"]
+    ).splitlines()
 
 
 def _code_line(code: Mapping[str, Any]) -> str:

@@ -28,6 +28,7 @@ from pipeline.evaluation.transcript import WordErrors, scored_text, word_errors,
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class RecordingScore:
     """Every figure of one system on one recording (None: not applicable).
@@ -81,9 +82,15 @@ def score_output(reference: Reference, output: SystemOutput, *, metrics: Metrics
     if reference.text is not None:
         words = word_errors(reference.text, scored_text(output.words, untranscribed=reference.untranscribed))
     return RecordingScore(
-        recording=reference.name, system=output.system, kind=reference.kind, duration=reference.duration,
-        seconds=output.seconds, cpu_seconds=output.cpu_seconds, stage_seconds=dict(output.timings),
-        diarization=diarization, words=words,
+        recording=reference.name,
+        system=output.system,
+        kind=reference.kind,
+        duration=reference.duration,
+        seconds=output.seconds,
+        cpu_seconds=output.cpu_seconds,
+        stage_seconds=dict(output.timings),
+        diarization=diarization,
+        words=words,
         words_in_music=len(words_inside(output.words, reference.music)) if reference.music else None,
         music=music_counts(reference.music, output.stripped, reference.speech, duration=reference.duration),
         speakers=speakers,
@@ -99,8 +106,12 @@ def summarise(scores: Sequence[RecordingScore]) -> dict[str, float | int | None]
     """
     audio = sum(s.duration for s in scores)
     seconds = sum(s.seconds for s in scores)
-    out: dict[str, float | int | None] = {"recordings": len(scores), "audio_seconds": audio,
-                                          "seconds": seconds, "rtf": seconds / audio if audio else None}
+    out: dict[str, float | int | None] = {
+        "recordings": len(scores),
+        "audio_seconds": audio,
+        "seconds": seconds,
+        "rtf": seconds / audio if audio else None,
+    }
     cpu = sum(s.cpu_seconds for s in scores)
     out["cpu_seconds"], out["cpu_rtf"] = cpu, cpu / audio if audio else None
     for stage in dict.fromkeys(k for s in scores for k in s.stage_seconds):

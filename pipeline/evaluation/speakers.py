@@ -54,8 +54,9 @@ def reference_stats(
     turns: Sequence[Turn], *, duration: float, config: MetricsConfig
 ) -> tuple[SpeakerStats, ...]:
     """The product's per-speaker metrics of the reference turns (no words, no music)."""
-    speakers, _ = compute_metrics(duration=duration, turns=turns, overlapped_turns=turns, segments=(),
-                                  hold_music=(), config=config)
+    speakers, _ = compute_metrics(
+        duration=duration, turns=turns, overlapped_turns=turns, segments=(), hold_music=(), config=config
+    )
     return speakers
 
 
@@ -82,8 +83,9 @@ def speaker_errors(
         return None
     found = {s.speaker: s for s in hypothesis}
     mapped = {ref: found[hyp] for hyp, ref in mapping.items() if hyp in found}
-    share_errors = [abs(r.share - (mapped[r.speaker].share if r.speaker in mapped else 0.0))
-                    for r in reference]
+    share_errors = [
+        abs(r.share - (mapped[r.speaker].share if r.speaker in mapped else 0.0)) for r in reference
+    ]
     turn_errors = [abs(r.turns - (mapped[r.speaker].turns if r.speaker in mapped else 0)) for r in reference]
     return SpeakerErrors(
         share_error_mean=sum(share_errors) / len(share_errors),

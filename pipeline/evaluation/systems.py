@@ -133,10 +133,16 @@ def _pipeline(system: System, config_name: str):  # type: ignore[no-untyped-def]
         began, cpu = time.perf_counter(), time.process_time()
         result = process_recording(path, config, models, cache=StageCache(None))
         return SystemOutput(
-            name=name, system=system, diarized=True, duration=result.duration,
-            seconds=time.perf_counter() - began, cpu_seconds=time.process_time() - cpu,
-            timings=dict(result.timings), words=result.words,
-            turns=result.overlapped_turns or result.turns, speakers=result.speakers,
+            name=name,
+            system=system,
+            diarized=True,
+            duration=result.duration,
+            seconds=time.perf_counter() - began,
+            cpu_seconds=time.process_time() - cpu,
+            timings=dict(result.timings),
+            words=result.words,
+            turns=result.overlapped_turns or result.turns,
+            speakers=result.speakers,
             stripped=tuple((r.start, r.end) for r in result.stripped),
         )
 
@@ -159,11 +165,22 @@ def _plain_whisper(config_name: str):  # type: ignore[no-untyped-def]
     def process(name: str, path: Path) -> SystemOutput:
         began, cpu = time.perf_counter(), time.process_time()
         segments, _ = model.transcribe(str(path), word_timestamps=True)
-        words = tuple(Word(w.start, w.end, w.word.strip(), w.probability)
-                      for s in segments for w in s.words or ())
+        words = tuple(
+            Word(w.start, w.end, w.word.strip(), w.probability) for s in segments for w in s.words or ()
+        )
         seconds = time.perf_counter() - began
-        return SystemOutput(name=name, system="plain-whisper", diarized=False, duration=probe(path).duration,
-                            seconds=seconds, cpu_seconds=time.process_time() - cpu, timings={"asr": seconds},
-                            words=words, turns=(), speakers=(), stripped=())
+        return SystemOutput(
+            name=name,
+            system="plain-whisper",
+            diarized=False,
+            duration=probe(path).duration,
+            seconds=seconds,
+            cpu_seconds=time.process_time() - cpu,
+            timings={"asr": seconds},
+            words=words,
+            turns=(),
+            speakers=(),
+            stripped=(),
+        )
 
     return process

@@ -47,8 +47,12 @@ class WordErrors:
         return (self.substitutions + self.deletions + self.insertions) / self.reference_words
 
     def __add__(self, other: WordErrors) -> WordErrors:
-        return WordErrors(self.hits + other.hits, self.substitutions + other.substitutions,
-                          self.deletions + other.deletions, self.insertions + other.insertions)
+        return WordErrors(
+            self.hits + other.hits,
+            self.substitutions + other.substitutions,
+            self.deletions + other.deletions,
+            self.insertions + other.insertions,
+        )
 
 
 @cache

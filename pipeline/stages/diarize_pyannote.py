@@ -72,8 +72,10 @@ class PyannoteDiarizer:
                 f"({type(err).__name__}: {scrub_secrets(err, token)}); {_fix(self.identity, is_hub)}"
             ) from None
         if pipeline is None:  # pyannote answers None when the hub refuses the download
-            raise ModelError(f"pyannote pipeline {self.identity.name!r} could not be downloaded; "
-                             f"{_fix(self.identity, is_hub)}")
+            raise ModelError(
+                f"pyannote pipeline {self.identity.name!r} could not be downloaded; "
+                f"{_fix(self.identity, is_hub)}"
+            )
         self.device = resolve_torch_device(config.device)
         self.pipeline = pipeline.to(torch.device(self.device))
         # One cap for both batch sizes; halved when the GPU runs out of memory.
@@ -116,15 +118,18 @@ class PyannoteDiarizer:
         def run(cap: int) -> Any:
             self.pipeline.segmentation_batch_size = min(self.config.segmentation_batch_size, cap)
             self.pipeline.embedding_batch_size = min(self.config.embedding_batch_size, cap)
-            return self.pipeline(file, num_speakers=num_speakers, min_speakers=min_speakers,
-                                 max_speakers=max_speakers)
+            return self.pipeline(
+                file, num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
+            )
 
         output, self._batch_cap = run_halving_batch(run, self._batch_cap, what="pyannote diarization")
         regular = getattr(output, "speaker_diarization", None)
         exclusive = getattr(output, "exclusive_speaker_diarization", None)
         if regular is None or exclusive is None:
-            raise StageError(f"pyannote pipeline {self.identity.name!r} returned {type(output).__name__}, "
-                             "not a DiarizeOutput; use a pyannote.audio 4 pipeline (legacy: false)")
+            raise StageError(
+                f"pyannote pipeline {self.identity.name!r} returned {type(output).__name__}, "
+                "not a DiarizeOutput; use a pyannote.audio 4 pipeline (legacy: false)"
+            )
         return Diarization(regular=regular, exclusive=exclusive)
 
 
@@ -156,10 +161,15 @@ def locate_pipeline(config: PyannoteConfig, *, models_dir: Path) -> tuple[str, M
     if path.exists():
         folder = path if path.is_dir() else path.parent
         if not (folder / "config.yaml").is_file():
-            raise ModelError(f"{folder}: no config.yaml; a local pyannote pipeline folder holds config.yaml, "
-                             "segmentation/, embedding/ and plda/ as on the hub")
-        return str(path), ModelIdentity("diarization", folder.name, f"local:{folder.resolve()}",
-                                        _folder_digest(folder)), False
+            raise ModelError(
+                f"{folder}: no config.yaml; a local pyannote pipeline folder holds config.yaml, "
+                "segmentation/, embedding/ and plda/ as on the hub"
+            )
+        return (
+            str(path),
+            ModelIdentity("diarization", folder.name, f"local:{folder.resolve()}", _folder_digest(folder)),
+            False,
+        )
     if name.count("/") == 1 and not name.startswith(("/", ".", "~")):
         return name, ModelIdentity("diarization", name, f"hub:{name}", None), True
     raise ModelError(
@@ -176,9 +186,10 @@ def _folder_digest(folder: Path) -> str:
 
 def _fix(identity: ModelIdentity, is_hub: bool) -> str:
     if is_hub:
-        return (f"accept the conditions of https://huggingface.co/{identity.name}, set HF_TOKEN and check "
-                "the network, or pull it once: speechpipe models pull community-1")
+        return (
+            f"accept the conditions of https://huggingface.co/{identity.name}, set HF_TOKEN and check "
+            "the network, or pull it once: speechpipe models pull community-1"
+        )
     if identity.source.startswith("local:"):
         return "check the folder: config.yaml, segmentation/, embedding/ and plda/ as on the hub"
     return f"fetch it again: speechpipe models pull {identity.name}"
-

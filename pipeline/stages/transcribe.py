@@ -89,8 +89,9 @@ class Transcriber:
         self.batched = BatchedInferencePipeline(self.model) if device == "cuda" else None
         if device == "cuda":
             # CTranslate2 loads cuBLAS at the first matrix product: fail here, not mid-recording.
-            segments, _ = self.model.transcribe(np.zeros(SAMPLE_RATE, np.float32), language="en",
-                                                vad_filter=False, without_timestamps=True)
+            segments, _ = self.model.transcribe(
+                np.zeros(SAMPLE_RATE, np.float32), language="en", vad_filter=False, without_timestamps=True
+            )
             list(segments)
 
     @property
@@ -113,8 +114,12 @@ class Transcriber:
     def _transcribe_window(
         self, audio: np.ndarray, offset: float, language: str | None, progress: ProgressHook | None
     ) -> tuple[list[Segment], str]:
-        options = dict(language=language, beam_size=self.config.beam_size, word_timestamps=True,
-                       vad_filter=self.config.vad_filter)
+        options = dict(
+            language=language,
+            beam_size=self.config.beam_size,
+            word_timestamps=True,
+            vad_filter=self.config.vad_filter,
+        )
         if self.batched is None:
             raw, info = self.model.transcribe(audio, condition_on_previous_text=False, **options)
             return _collect(raw, offset, progress), info.language
@@ -176,12 +181,22 @@ def _collect(raw, offset: float, progress: ProgressHook | None) -> list[Segment]
     segments = []
     for seg in raw:  # a generator: decoding happens while we iterate
         words = tuple(
-            Word(start=offset + float(w.start), end=offset + float(w.end), text=w.word,
-                 probability=float(w.probability))
+            Word(
+                start=offset + float(w.start),
+                end=offset + float(w.end),
+                text=w.word,
+                probability=float(w.probability),
+            )
             for w in (seg.words or ())
         )
-        segments.append(Segment(start=offset + float(seg.start), end=offset + float(seg.end),
-                                text=seg.text.strip(), words=words))
+        segments.append(
+            Segment(
+                start=offset + float(seg.start),
+                end=offset + float(seg.end),
+                text=seg.text.strip(),
+                words=words,
+            )
+        )
         if progress is not None:
             progress(offset + float(seg.end))
     return segments

@@ -35,7 +35,7 @@ def inputs(tmp_path, sample_wav):
     folder.mkdir()
     for i in range(CLIPS):
         start = i * 11 * rate
-        sf.write(folder / f"call{i}.wav", audio[start:start + CLIP_SECONDS * rate], rate)
+        sf.write(folder / f"call{i}.wav", audio[start : start + CLIP_SECONDS * rate], rate)
     return folder
 
 

@@ -15,8 +15,13 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_quick_eval_writes_results_for_every_system(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "eval", "--quick", "-o", str(out)],
-                          capture_output=True, text=True, timeout=300, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "eval", "--quick", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr
     results = json.loads((out / "eval.json").read_text())
     assert results["schema"] == "speechpipe-eval/1"

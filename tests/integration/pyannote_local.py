@@ -46,8 +46,12 @@ def build_local_pipeline(folder: Path, *, segmentation_step: float = 0.1, seed: 
     torch.manual_seed(seed)
     segmentation = PyanNet()
     segmentation.specifications = Specifications(
-        problem=Problem.MONO_LABEL_CLASSIFICATION, resolution=Resolution.FRAME, duration=10.0,
-        classes=["speaker#1", "speaker#2", "speaker#3"], powerset_max_classes=2, permutation_invariant=True,
+        problem=Problem.MONO_LABEL_CLASSIFICATION,
+        resolution=Resolution.FRAME,
+        duration=10.0,
+        classes=["speaker#1", "speaker#2", "speaker#3"],
+        powerset_max_classes=2,
+        permutation_invariant=True,
     )
     segmentation.build()
     embedding = WeSpeakerResNet34()
@@ -66,8 +70,12 @@ def build_local_pipeline(folder: Path, *, segmentation_step: float = 0.1, seed: 
 
     # pyannote 4 refuses plda=None: identity transforms make a valid (uninformative) PLDA.
     (folder / "plda").mkdir(exist_ok=True)
-    np.savez(folder / "plda" / "xvec_transform.npz", mean1=np.zeros(EMBEDDING_DIM), mean2=np.zeros(LDA_DIM),
-             lda=np.eye(EMBEDDING_DIM)[:, :LDA_DIM])
+    np.savez(
+        folder / "plda" / "xvec_transform.npz",
+        mean1=np.zeros(EMBEDDING_DIM),
+        mean2=np.zeros(LDA_DIM),
+        lda=np.eye(EMBEDDING_DIM)[:, :LDA_DIM],
+    )
     np.savez(folder / "plda" / "plda.npz", mu=np.zeros(LDA_DIM), tr=np.eye(LDA_DIM), psi=np.ones(LDA_DIM))
 
     config = {

@@ -33,9 +33,11 @@ def local_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def diarizer(local_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> PyannoteDiarizer:
     config = DiarizationConfig(
-        backend="pyannote", device="cpu",
-        pyannote=PyannoteConfig(pipeline=str(local_folder),
-                                segmentation_batch_size=4, embedding_batch_size=4),
+        backend="pyannote",
+        device="cpu",
+        pyannote=PyannoteConfig(
+            pipeline=str(local_folder), segmentation_batch_size=4, embedding_batch_size=4
+        ),
     )
     built = create_diarizer(config, models_dir=tmp_path_factory.mktemp("models"))
     assert isinstance(built, PyannoteDiarizer)
@@ -56,8 +58,13 @@ def _spans(annotation) -> list[tuple[float, float, str]]:  # type: ignore[no-unt
 
 @pytest.mark.slow
 def test_local_folder_is_laid_out_like_the_hub(local_folder: Path) -> None:
-    for relative in ("config.yaml", "segmentation/pytorch_model.bin", "embedding/pytorch_model.bin",
-                     "plda/plda.npz", "plda/xvec_transform.npz"):
+    for relative in (
+        "config.yaml",
+        "segmentation/pytorch_model.bin",
+        "embedding/pytorch_model.bin",
+        "plda/plda.npz",
+        "plda/xvec_transform.npz",
+    ):
         assert (local_folder / relative).is_file(), relative
 
 
@@ -117,8 +124,9 @@ def test_hub_id_identity_carries_no_token(tmp_path: Path, monkeypatch: pytest.Mo
     assert "secret" not in repr(identity) and "secret" not in repr(config)
 
 
-def test_load_error_never_shows_the_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_load_error_never_shows_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     from pyannote.audio import Pipeline
 
     seen = {}
@@ -128,8 +136,11 @@ def test_load_error_never_shows_the_token(tmp_path: Path, monkeypatch: pytest.Mo
         raise OSError(f"401 Unauthorized for {checkpoint} with token {token}")
 
     monkeypatch.setattr(Pipeline, "from_pretrained", refuse)
-    config = DiarizationConfig(backend="pyannote", device="cpu",
-                               pyannote=PyannoteConfig(pipeline="pyannote/x", token="hf_config_secret"))
+    config = DiarizationConfig(
+        backend="pyannote",
+        device="cpu",
+        pyannote=PyannoteConfig(pipeline="pyannote/x", token="hf_config_secret"),
+    )
     with caplog.at_level(logging.DEBUG), pytest.raises(ModelError) as err:
         PyannoteDiarizer(config, models_dir=tmp_path)
     assert seen["token"] == "hf_config_secret"  # handed to pyannote ...

@@ -32,7 +32,7 @@ def clips(tmp_path, sample_wav):
     folder = tmp_path / "in"
     folder.mkdir()
     for i, start in enumerate((0, 12)):
-        sf.write(folder / f"clip{i}.wav", audio[start * rate:(start + 8) * rate], rate)
+        sf.write(folder / f"clip{i}.wav", audio[start * rate : (start + 8) * rate], rate)
     (folder / "broken.wav").write_bytes(b"RIFF not really a wav file")
     return folder
 
@@ -43,7 +43,9 @@ def test_ray_batch_runs_each_recording_records_failures_and_resumes(local_ray, c
     report = run_batch([str(clips)], config, out, executor=RayExecutor)
 
     assert {Path(r.uri).name: r.status for r in report.rows} == {
-        "broken.wav": "failed", "clip0.wav": "done", "clip1.wav": "done"
+        "broken.wav": "failed",
+        "clip0.wav": "done",
+        "clip1.wav": "done",
     }
     assert report.exit_code == 1
     for name in ("clip0", "clip1"):
@@ -61,5 +63,7 @@ def test_ray_batch_runs_each_recording_records_failures_and_resumes(local_ray, c
     # the failed one is retried (and fails again).
     again = run_batch([str(clips)], config, out, executor=RayExecutor)
     assert {Path(r.uri).name: r.status for r in again.rows} == {
-        "broken.wav": "failed", "clip0.wav": "skipped", "clip1.wav": "skipped"
+        "broken.wav": "failed",
+        "clip0.wav": "skipped",
+        "clip1.wav": "skipped",
     }

@@ -117,11 +117,15 @@ def test_manifest_paths_are_relative_to_the_manifest(tmp_path, memfs):
         encoding="utf-8",
     )
     assert read_manifest(manifest) == [
-        str(manifest.parent / "../audio/one.wav"), str(tmp_path / "abs.ogg"), "memory://m/remote.wav"
+        str(manifest.parent / "../audio/one.wav"),
+        str(tmp_path / "abs.ogg"),
+        "memory://m/remote.wav",
     ]
     items = discover_inputs([], manifest=manifest, extensions=EXTENSIONS)
     assert [i.uri for i in items] == [
-        str(tmp_path / "audio" / "one.wav"), str(tmp_path / "abs.ogg"), "memory:///m/remote.wav"
+        str(tmp_path / "audio" / "one.wav"),
+        str(tmp_path / "abs.ogg"),
+        "memory:///m/remote.wav",
     ]
 
 

@@ -34,9 +34,16 @@ def fake_ctranslate2(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize(("gpus", "requested", "expected"), [
-    (0, "auto", "cpu"), (1, "auto", "cuda"), (1, "cpu", "cpu"), (0, "cpu", "cpu"), (1, "cuda", "cuda"),
-])
+@pytest.mark.parametrize(
+    ("gpus", "requested", "expected"),
+    [
+        (0, "auto", "cpu"),
+        (1, "auto", "cuda"),
+        (1, "cpu", "cpu"),
+        (0, "cpu", "cpu"),
+        (1, "cuda", "cuda"),
+    ],
+)
 def test_ctranslate2_device(fake_ctranslate2: ModuleType, gpus: int, requested: str, expected: str) -> None:
     fake_ctranslate2.get_cuda_device_count = lambda: gpus  # type: ignore[attr-defined]
     assert resolve_ctranslate2_device(requested) == expected
@@ -48,9 +55,15 @@ def test_cuda_without_a_gpu_is_a_config_error_naming_the_fix(fake_ctranslate2: M
         resolve_ctranslate2_device("cuda")
 
 
-@pytest.mark.parametrize(("available", "requested", "expected"), [
-    (False, "auto", "cpu"), (True, "auto", "cuda"), (True, "cpu", "cpu"), (True, "cuda", "cuda"),
-])
+@pytest.mark.parametrize(
+    ("available", "requested", "expected"),
+    [
+        (False, "auto", "cpu"),
+        (True, "auto", "cuda"),
+        (True, "cpu", "cpu"),
+        (True, "cuda", "cuda"),
+    ],
+)
 def test_torch_device(
     monkeypatch: pytest.MonkeyPatch, available: bool, requested: str, expected: str
 ) -> None:
@@ -132,8 +145,12 @@ class _FakeBatched:
             yield SimpleNamespace(start=0.0, end=1.0, text=" partial", words=[])
             if batch_size > self.fits:
                 raise RuntimeError(CT2_OOM)
-            yield SimpleNamespace(start=1.0, end=2.0, text=" hello", words=[
-                SimpleNamespace(start=1.2, end=1.6, word=" hello", probability=0.9)])
+            yield SimpleNamespace(
+                start=1.0,
+                end=2.0,
+                text=" hello",
+                words=[SimpleNamespace(start=1.2, end=1.6, word=" hello", probability=0.9)],
+            )
 
         return segments(), SimpleNamespace(language="en")
 

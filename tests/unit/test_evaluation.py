@@ -107,8 +107,14 @@ def test_no_music_nothing_stripped_has_no_f1_and_counts_pool() -> None:
 
 
 def stats(turns: tuple[Turn, ...], duration: float = 40.0) -> tuple[SpeakerStats, ...]:
-    speakers, _ = compute_metrics(duration=duration, turns=turns, overlapped_turns=turns, segments=(),
-                                  hold_music=(), config=MetricsConfig())
+    speakers, _ = compute_metrics(
+        duration=duration,
+        turns=turns,
+        overlapped_turns=turns,
+        segments=(),
+        hold_music=(),
+        config=MetricsConfig(),
+    )
     return speakers
 
 
@@ -163,8 +169,9 @@ def test_words_in_untranscribed_speech_are_left_out_of_the_wer() -> None:
 
 def test_rttm_and_stm_readers(tmp_path: Path) -> None:
     rttm = tmp_path / "x.rttm"
-    rttm.write_text("SPEAKER x 1 1.50 2.00 <NA> <NA> spk1 <NA> <NA>\n"
-                    "SPEAKER x 1 4.0 1.0 <NA> <NA> spk2 <NA> <NA>\n")
+    rttm.write_text(
+        "SPEAKER x 1 1.50 2.00 <NA> <NA> spk1 <NA> <NA>\nSPEAKER x 1 4.0 1.0 <NA> <NA> spk2 <NA> <NA>\n"
+    )
     assert read_rttm(rttm) == (Turn(1.5, 3.5, "spk1"), Turn(4.0, 5.0, "spk2"))
     stm = tmp_path / "x.stm"
     stm.write_text("x 1 B 4.0 5.0 second line\nx 1 A 1.5 3.5 First, line.\n")
@@ -173,18 +180,44 @@ def test_rttm_and_stm_readers(tmp_path: Path) -> None:
 
 def test_score_output_and_ratios_on_a_hand_built_recording() -> None:
     reference = Reference(
-        name="room", path=Path("room.flac"), duration=40.0, turns=(Turn(20, 30, "A"), Turn(30, 40, "B")),
-        music=((0.0, 20.0),), speech=((20.0, 40.0),), text="hello there", untranscribed=(), kind="live-room",
+        name="room",
+        path=Path("room.flac"),
+        duration=40.0,
+        turns=(Turn(20, 30, "A"), Turn(30, 40, "B")),
+        music=((0.0, 20.0),),
+        speech=((20.0, 40.0),),
+        text="hello there",
+        untranscribed=(),
+        kind="live-room",
     )
     words = (Word(5.0, 5.5, "thank"), Word(21.0, 21.5, "hello"), Word(22.0, 22.5, "there"))
     turns = (Turn(20, 30, "s0"), Turn(30, 40, "s1"))
-    ours = SystemOutput(name="room", system="ours", diarized=True, duration=40.0, seconds=4.0,
-                        cpu_seconds=6.0,
-                        timings={"asr": 3.0}, words=words[1:], turns=turns, speakers=stats(turns),
-                        stripped=((0.0, 19.0),))
-    plain = SystemOutput(name="room", system="plain-whisper", diarized=False, duration=40.0, seconds=8.0,
-                         cpu_seconds=8.0,
-                         timings={"asr": 8.0}, words=words, turns=(), speakers=(), stripped=())
+    ours = SystemOutput(
+        name="room",
+        system="ours",
+        diarized=True,
+        duration=40.0,
+        seconds=4.0,
+        cpu_seconds=6.0,
+        timings={"asr": 3.0},
+        words=words[1:],
+        turns=turns,
+        speakers=stats(turns),
+        stripped=((0.0, 19.0),),
+    )
+    plain = SystemOutput(
+        name="room",
+        system="plain-whisper",
+        diarized=False,
+        duration=40.0,
+        seconds=8.0,
+        cpu_seconds=8.0,
+        timings={"asr": 8.0},
+        words=words,
+        turns=(),
+        speakers=(),
+        stripped=(),
+    )
     score = score_output(reference, ours, metrics=MetricsConfig())
     assert score.diarization[0].der == pytest.approx(0.0)
     assert score.words is not None and score.words.wer == 0.0 and score.words_in_music == 0

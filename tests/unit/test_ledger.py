@@ -89,11 +89,21 @@ class FakeProcessor:
         if data.startswith(b"bad"):
             raise AudioError(f"{path}: not an audio file; check the file")
         return RecordingResult(
-            source=str(path), duration=float(len(data)), content_sha256=file_sha256(path), music=(),
-            stripped=(), segments=(), turns=(), overlapped_turns=(), speakers=(),
-            conversation=ConversationStats(duration=float(len(data)), hold_music_time=0.0, speech_time=0.0,
-                                           num_speakers=0),
-            language="en", models=MODELS, timings={"asr": 0.5},
+            source=str(path),
+            duration=float(len(data)),
+            content_sha256=file_sha256(path),
+            music=(),
+            stripped=(),
+            segments=(),
+            turns=(),
+            overlapped_turns=(),
+            speakers=(),
+            conversation=ConversationStats(
+                duration=float(len(data)), hold_music_time=0.0, speech_time=0.0, num_speakers=0
+            ),
+            language="en",
+            models=MODELS,
+            timings={"asr": 0.5},
         )
 
 

