@@ -25,6 +25,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	bash tests/setup_browser.sh
 	$(BIN)/ruff check pipeline tests bench samples
+	$(BIN)/ruff format --check --quiet pipeline tests bench samples
 	$(BIN)/python -m pytest -q
 
 # The figures the issues' targets name, sized to finish within 10 minutes on 2 cores.
