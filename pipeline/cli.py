@@ -155,7 +155,8 @@ def _print_summary(result, out_dir: Path) -> None:  # type: ignore[no-untyped-de
 
     from pipeline.report.summary import print_summary
 
-    console = Console(stderr=True)
+    # Off a terminal rich assumes 80 columns, which truncates speaker names in the table.
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
     print_summary(result, console)
     console.print(f"outputs: {out_dir}")
 
