@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from math import gcd
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal, cast, get_args
 
 import numpy as np
 from scipy.signal import butter, resample_poly, sosfilt
@@ -777,19 +777,7 @@ def scenario_set(seed: int = 0, *, per_placement: int = 4, max_music: float = 24
         Longest music region, seconds.
     """
     rng = np.random.default_rng(seed)
-    placements: tuple[Placement, ...] = (
-        "start",
-        "middle",
-        "end",
-        "between",
-        "bed",
-        "speech_only",
-        "music_start",
-        "music_middle",
-        "music_end",
-        "music_bed",
-        "noise_only",
-    )
+    placements: tuple[Placement, ...] = get_args(Placement)
     out = []
     for placement in placements:
         for i in range(per_placement):
