@@ -8,31 +8,18 @@ in one `speechpipe batch` so the models load once.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clirun import speechpipe
+from corpus import Expected, build_corpus
 
 from pipeline.report.jsonfile import validate_result
 from pipeline.serialize import result_from_dict
 from pipeline.validate import invariant_violations
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from corpus import Expected, build_corpus
-
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def speechpipe(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        cwd=REPO,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from clirun import speechpipe
 
 from pipeline.report.jsonfile import validate_result
 from pipeline.serialize import result_from_dict
@@ -29,16 +29,6 @@ OUTPUT_FILES = {
     "diarization.rttm",
     "report.html",
 }
-
-
-def speechpipe(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
-    )
 
 
 @pytest.fixture(scope="module")
