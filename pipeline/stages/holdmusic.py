@@ -52,7 +52,7 @@ from math import gcd
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
-from scipy.ndimage import uniform_filter1d
+from scipy.ndimage import binary_dilation, uniform_filter1d
 from scipy.signal import resample_poly
 
 from pipeline.config import HoldMusicConfig
@@ -68,6 +68,7 @@ _STFT_FRAMES_PER_HOP = 4  # STFT frames pooled into one feature frame
 _PERIOD_TOLERANCE = 0.05  # a divisor of the lag mode matching this much worse is still the period (cosine)
 _DIP_PAD = 0.5  # seconds of audio around a repetition dip that Silero sees
 _SPEECH_MARGIN = 0.2  # seconds kept either side of speech found inside a loop
+_ECHO_SLACK = 3  # Silero chunks (32 ms) a loop's voice may shift by from one repeat to the next
 _FLOOR = 1e-9  # mel power floor: digital silence must not give log(0)
 # 2048 samples (128 ms at 16 kHz) resolve harmonics 8 Hz apart: lounge keys vs crowd cheering measured
 # 0.28 (10th pct) vs 0.25 (90th pct); at 1024 the two overlapped
@@ -356,11 +357,16 @@ def trim_speech_edges(
     vad: SileroVad,
     threshold: float,
     search: float,
+    period: float | None = None,
 ) -> tuple[float, float]:
     """Move a region's edges off speech: Silero runs on ``search`` seconds inside each edge.
 
     Speech found there (probability above ``threshold``) is assumed to reach the
-    edge, so the edge moves inward to just past it.
+    edge, so the edge moves inward to just past it. In a loop (``period`` given,
+    seconds) speech also heard one period further inside is the loop's own voice
+    (a vocal, a recorded announcement), not someone talking, and stays in. The
+    repeat need only reach half of ``threshold``: a few samples' shift moves
+    Silero's probability on borderline music.
 
     Returns
     -------
@@ -369,14 +375,22 @@ def trim_speech_edges(
     """
     sr = VAD_SAMPLE_RATE
     step = _VAD_CHUNK / sr
-    a, b = int(start * sr), int(min(end, start + search) * sr)
-    head = vad.probabilities(audio[a:b]) > threshold
+
+    def live_speech(w0: float, w1: float, inward: float) -> np.ndarray:
+        speech = vad.probabilities(audio[int(w0 * sr) : int(w1 * sr)]) > threshold
+        if period is None or not speech.any() or not start <= w0 + inward <= w1 + inward <= end:
+            return speech
+        echo = vad.probabilities(audio[int((w0 + inward) * sr) : int((w1 + inward) * sr)]) > threshold / 2
+        echo = np.resize(binary_dilation(echo, iterations=_ECHO_SLACK), speech.size)
+        return speech & ~echo
+
+    head = live_speech(start, min(end, start + search), period or 0.0)
     if head.any():
         start = start + (np.flatnonzero(head)[-1] + 1) * step
-    a, b = int(max(start, end - search) * sr), int(end * sr)
-    tail = vad.probabilities(audio[a:b]) > threshold
+    w0 = max(start, end - search)
+    tail = live_speech(int(w0 * sr) / sr, end, -(period or 0.0))
     if tail.any():
-        end = a / sr + np.flatnonzero(tail)[0] * step
+        end = int(w0 * sr) / sr + np.flatnonzero(tail)[0] * step
     return start, max(start, end)
 
 
@@ -754,6 +768,7 @@ class MusicDetector:
             vad=self._vad,
             threshold=cfg.speech_threshold,
             search=cfg.edge_search,
+            period=period / rate,
         )
         if end - start < cfg.min_region:
             return []

@@ -154,6 +154,45 @@ def test_short_utterance_over_loop_is_kept(detector: MusicDetector, loop: np.nda
     assert taken < 0.1 * (spoken[1] - spoken[0])
 
 
+def _announcement(loop: np.ndarray) -> np.ndarray:
+    """One period of a voiced hold loop: a real spoken sentence over the music."""
+    clip = speech_clips()[1].audio
+    voice = 0.05 * clip[: loop.size - SAMPLE_RATE] / np.sqrt(np.mean(clip**2))
+    period = 0.02 * loop.copy()
+    period[SAMPLE_RATE // 2 : SAMPLE_RATE // 2 + voice.size] += voice
+    return period
+
+
+def test_voiced_loop_is_stripped_to_its_edges(
+    detector: MusicDetector, loop: np.ndarray, speech: np.ndarray
+) -> None:
+    """The loop's own voice repeats one period away: it is hold audio, not live speech to keep."""
+    hold = repeat_loop(_announcement(loop), 8)
+    audio = np.concatenate([hold, speech])
+    audio += _noise(audio.size)
+    regions = detector.detect(audio)
+    assert [r.kind for r in regions] == ["loop"]
+    assert regions[0].period == pytest.approx(PERIOD, abs=0.05)
+    assert regions[0].start == pytest.approx(0.0, abs=0.5)
+    assert regions[0].end == pytest.approx(hold.size / SAMPLE_RATE, abs=0.5)
+
+
+def test_live_speech_at_a_loop_edge_is_kept(
+    detector: MusicDetector, loop: np.ndarray, speech: np.ndarray
+) -> None:
+    """The host starts talking over the last seconds of the loop: the region ends before the voice."""
+    music = 0.05 * repeat_loop(loop, 6)
+    voice = speech[int(speech_clips()[0].speech[0][0] * SAMPLE_RATE) :]  # from the first spoken word
+    first_voice = music.size / SAMPLE_RATE - 3.0
+    audio = np.concatenate([music, np.zeros(voice.size - 3 * SAMPLE_RATE, np.float32)])
+    audio[music.size - 3 * SAMPLE_RATE :] += voice
+    audio += _noise(audio.size)
+    regions = detector.detect(audio)
+    assert regions and regions[0].kind == "loop"
+    assert regions[0].start == pytest.approx(0.0, abs=0.5)
+    assert first_voice - 3.0 < regions[0].end <= first_voice
+
+
 @pytest.fixture(scope="module")
 def piece() -> np.ndarray:
     """40 s of synthesized music with new notes every bar: nothing in it repeats."""
