@@ -68,6 +68,7 @@ _SPEECH_FILES = (
     ("multispeaker", "pv_falcon_test.wav"),
     ("multispeaker", "ina_lamartine.wav"),
 )
+_ANNOUNCER_GLOB = "pra_cmu_arctic_us_*.wav"  # voices for recorded announcements, not in _SPEECH_FILES
 _SCALES = ((0, 2, 4, 5, 7, 9, 11), (0, 2, 3, 5, 7, 8, 10), (0, 3, 5, 7, 10))  # major, minor, pentatonic
 _NOISE_FILES = ("pra_doing_the_dishes.wav", "max_applause.wav", "max_typing.wav", "max_crowd_cheering.wav")
 # Noise-only recordings also play the cafe clip; it stays out of ``noise_clips`` so that
@@ -208,6 +209,19 @@ def speech_clips() -> tuple[_Clip, ...]:
             "no real speech found: install pyannote.audio (it ships sample.wav) or add ../shared/data"
         )
     return tuple(clips)
+
+
+@cache
+def announcer_clips() -> tuple[_Clip, ...]:
+    """Short spoken sentences for voiced hold loops, never used as conversation.
+
+    CMU ARCTIC sentences from ``../shared/data/singlespeaker``; without them,
+    pyannote's sample played 48 % faster (a voice the speech blocks never use).
+    """
+    paths = sorted((SHARED_DATA / "singlespeaker").glob(_ANNOUNCER_GLOB))
+    if paths:
+        return tuple(_Clip(read_clip(p), (), p.name) for p in paths)
+    return (_variant(speech_clips()[0], 8),)
 
 
 @cache
@@ -622,6 +636,7 @@ Placement = Literal[
     "music_end",
     "music_bed",
     "noise_only",
+    "voiced_start",
 ]
 
 
@@ -650,7 +665,9 @@ def make_scenario(
         ``"music_start"``, ``"music_middle"``, ``"music_end"``: music played once
         (``make_piece``, 60–120 s synthesized) instead of a loop; ``"music_bed"``:
         speech over a bed that never repeats, plus a piece at the start;
-        ``"noise_only"``: every real noise clip once, with pauses, nothing else.
+        ``"noise_only"``: every real noise clip once, with pauses, nothing else;
+        ``"voiced_start"``: a loop with a voice in it (a recorded announcement over
+        music, as hold audio often is) at the start: strippable, not speech.
     name
         Scenario name.
     real
@@ -677,6 +694,23 @@ def make_scenario(
         truth = MusicTruth(0, 0, "loop", loop.size / SAMPLE_RATE, repeats, speech_over, source)
         b.music_part(region * (10 ** (level / 20) / _rms(region)), truth)
 
+    def voiced_loop_part() -> None:
+        voice = announcer_clips()[int(rng.integers(0, len(announcer_clips())))]
+        loop, source = make_loop(
+            rng, real=real, min_period=voice.audio.size / SAMPLE_RATE + 2.0, max_period=min(45.0, max_music / 2)
+        )
+        period = np.resize(loop, max(loop.size, voice.audio.size + 2 * SAMPLE_RATE))
+        music_db = speech_db - float(rng.uniform(6, 12))
+        period = period * (10 ** (music_db / 20) / _rms(period))
+        period[SAMPLE_RATE : SAMPLE_RATE + voice.audio.size] += voice.audio * (
+            10 ** (speech_db / 20) / _rms(voice.audio)
+        )
+        region, repeats = loop_region(
+            rng, period, min_seconds=20.0, max_seconds=max_music, faded=faded, cut=cut
+        )
+        source = f"{source}+voice:{voice.name}"
+        b.music_part(region, MusicTruth(0, 0, "loop", period.size / SAMPLE_RATE, repeats, False, source))
+
     def piece_part() -> None:
         piece, source = make_piece(
             rng, real=real, min_seconds=min(60.0, max_music), max_seconds=min(120.0, max_music)
@@ -697,6 +731,10 @@ def make_scenario(
             b.gap()
         if placement in ("music_start", "music_bed"):
             piece_part()
+            b.gap()
+        if placement == "voiced_start":
+            voiced_loop_part()
+            tags.append("voiced")
             b.gap()
         _speech_block(b, float(rng.uniform(20, 60)), speech_db)
     if placement in ("middle", "between", "music_middle"):
@@ -771,8 +809,8 @@ def scenario_set(seed: int = 0, *, per_placement: int = 4, max_music: float = 24
     seed
         The same seed gives the same set.
     per_placement
-        Recordings per placement (eleven placements; the loop placements come
-        first, so their recordings are the same as before music played once was added).
+        Recordings per placement (twelve placements; new placements come last, so
+        the recordings of the earlier ones stay as they were).
     max_music
         Longest music region, seconds.
     """

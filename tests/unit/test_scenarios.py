@@ -51,10 +51,19 @@ def test_every_placement_and_variation_is_covered(scenarios: list[Scenario]) -> 
         "music_end",
         "music_bed",
         "noise_only",
+        "voiced_start",
     }
     assert not next(s for s in scenarios if s.name.startswith("speech_only")).music
     assert not next(s for s in scenarios if s.name.startswith("noise_only")).music
     assert any(m.speech_over for s in scenarios for m in s.music)
+
+
+def test_voiced_loop_is_strippable_and_not_reference_speech(scenarios: list[Scenario]) -> None:
+    voiced = next(s for s in scenarios if s.name.startswith("voiced_start"))
+    (loop,) = voiced.music
+    assert loop.kind == "loop" and not loop.speech_over and "+voice:" in loop.source
+    assert loop.start == 0.0 and loop.repeats is not None and loop.repeats >= 2
+    assert all(start >= loop.end for start, _ in voiced.speech), "the announcement is not conversation"
 
 
 def test_music_played_once_is_kind_music(scenarios: list[Scenario]) -> None:
