@@ -163,7 +163,10 @@ def _check_file(path: str | Path) -> Path:
 def _audio_stream(container, path: Path):  # type: ignore[no-untyped-def]
     if not container.streams.audio:
         raise AudioError(f"{path}: has no audio stream; give an audio or video file with sound")
-    return container.streams.audio[0]
+    stream = container.streams.audio[0]
+    if stream.codec_context is None:  # e.g. a WAV header naming an unknown sample format
+        raise AudioError(f"{path}: its audio is in a format FFmpeg cannot decode; convert it to WAV or FLAC")
+    return stream
 
 
 def _declared_duration(container, stream) -> float:  # type: ignore[no-untyped-def]

@@ -697,7 +697,10 @@ def make_scenario(
     def voiced_loop_part() -> None:
         voice = announcer_clips()[int(rng.integers(0, len(announcer_clips())))]
         loop, source = make_loop(
-            rng, real=real, min_period=voice.audio.size / SAMPLE_RATE + 2.0, max_period=min(45.0, max_music / 2)
+            rng,
+            real=real,
+            min_period=voice.audio.size / SAMPLE_RATE + 2.0,
+            max_period=min(45.0, max_music / 2),
         )
         period = np.resize(loop, max(loop.size, voice.audio.size + 2 * SAMPLE_RATE))
         music_db = speech_db - float(rng.uniform(6, 12))
