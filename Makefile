@@ -31,13 +31,16 @@ test: $(STAMP)
 # The figures the issues' targets name, sized to finish within 10 minutes on 2 cores.
 bench: $(STAMP)
 	$(BIN)/python bench/holdmusic.py --per-placement 1 --long-minutes 60
+	$(BIN)/python bench/holdmusic_speedup.py --tracks synth,lounge,announcement --repeats 2 --speech-seconds 120
 	$(BIN)/python bench/diarization_der.py --monologue-minutes 6
 	$(BIN)/speechpipe eval --no-real
 
-# Everything at full size (about 30 minutes): the larger scenario sets, the real
-# recordings in the eval, the 15-minute monologue, batch vs per-file throughput.
+# Everything at full size (about 50 minutes): the larger scenario sets, every hold
+# track in the speed-up check, the real recordings in the eval, the 15-minute
+# monologue, batch vs per-file throughput.
 bench-full: $(STAMP)
 	$(BIN)/python bench/holdmusic.py
+	$(BIN)/python bench/holdmusic_speedup.py --output bench/results/speedup-full.json
 	$(BIN)/python bench/diarization_der.py
 	$(BIN)/speechpipe eval
 	$(BIN)/python bench/batch_throughput.py

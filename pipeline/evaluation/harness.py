@@ -108,7 +108,7 @@ def evaluate(plan: Plan, *, work: Path, progress: Callable[[str], None] = logger
     return {
         "schema": SCHEMA,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "code": _provenance(),
+        "code": code_provenance(),
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
@@ -133,7 +133,7 @@ def evaluate(plan: Plan, *, work: Path, progress: Callable[[str], None] = logger
     }
 
 
-def _provenance() -> dict[str, Any]:
+def code_provenance() -> dict[str, Any]:
     """The commit measured, and uncommitted code changes (then the numbers are not the commit's)."""
     repo = Path(__file__).resolve().parents[2]
     try:

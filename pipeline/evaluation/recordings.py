@@ -133,7 +133,7 @@ class _Room:
             self.untranscribed.append((t0, t0 + clip.audio.size / SAMPLE_RATE))
         else:
             self.texts.append(clip.text)
-        voice = _at_level(clip.audio, _SPEECH_DB)
+        voice = at_level(clip.audio, _SPEECH_DB)
         self.add(voice if bed is None else voice + bed[: voice.size])
 
     def loop(
@@ -146,12 +146,12 @@ class _Room:
             self.rng, loop, min_seconds=min_seconds, max_seconds=max_seconds, faded=faded, cut=True
         )
         self.music.append((self.now, self.now + region.size / SAMPLE_RATE))
-        self.add(_at_level(region, _SPEECH_DB + float(self.rng.uniform(-6.0, 3.0))))
+        self.add(at_level(region, _SPEECH_DB + float(self.rng.uniform(-6.0, 3.0))))
 
     def bed_for(self, clip: LabelledClip, *, real: bool) -> np.ndarray:
         loop, _ = make_loop(self.rng, real=real, max_period=clip.audio.size / SAMPLE_RATE / 2)
         index = np.arange(clip.audio.size) % loop.size
-        return _at_level(loop[index], _SPEECH_DB - float(self.rng.uniform(10.0, 20.0)))
+        return at_level(loop[index], _SPEECH_DB - float(self.rng.uniform(10.0, 20.0)))
 
     def audio(self) -> np.ndarray:
         audio = np.concatenate(self.parts)
@@ -170,7 +170,8 @@ def _track_loop(rng: np.random.Generator, name: str, *, max_period: float) -> np
     return clip.audio[start : start + int(period * SAMPLE_RATE)].copy()
 
 
-def _at_level(x: np.ndarray, db: float) -> np.ndarray:
+def at_level(x: np.ndarray, db: float) -> np.ndarray:
+    """``x`` scaled to an RMS level of ``db`` dBFS, float32."""
     rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
     return (x * (10 ** (db / 20) / rms)).astype(np.float32)
 
@@ -201,8 +202,8 @@ def live_room(index: int, folder: Path, *, seed: int = 0, short: bool = False) -
         room.speech(sample)
     else:
         guests = guest_clips()
-        # Real rooms open with the lounge track a real room would loop: Silero VAD takes much of
-        # it for speech, so without the filter ASR and diarization both work through it.
+        # Real rooms open with the lounge track a real room would loop (Silero VAD passes about
+        # 5 % of it to Whisper when the filter is off; bench/holdmusic_speedup.py).
         room.loop(
             real=real,
             min_seconds=45.0,
