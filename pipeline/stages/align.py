@@ -80,7 +80,9 @@ def assign_speakers(segments: Sequence[Segment], turns: Sequence[Turn]) -> tuple
             continue
         words = [replace(w, speaker=index.speaker_for(w.start, w.end)) for w in segment.words]
         out.extend(_split_by_speaker(words))
-    return tuple(out)
+    # ASR segments may overlap (batched decoding: a chunk's last segment can run into the
+    # next chunk), so a later piece of one can start after the next segment does.
+    return tuple(sorted(out, key=lambda seg: (seg.start, seg.end)))
 
 
 def _split_by_speaker(words: Sequence[Word]) -> list[Segment]:

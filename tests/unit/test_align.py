@@ -37,6 +37,14 @@ def test_segment_without_words_gets_overlap_speaker() -> None:
     assert out[0].speaker == "A"
 
 
+def test_overlapping_segments_come_back_in_time_order() -> None:
+    """A segment running into the next one (batched decoding does this) is split, then ordered."""
+    long = _segment((0.5, 1.0, "one"), (2.5, 3.0, "two"), (6.9, 7.0, "three"))
+    next_one = _segment((6.5, 6.8, "four"))
+    out = assign_speakers([long, next_one], TURNS)
+    assert [s.text for s in out] == ["one", "two", "four", "three"]
+
+
 def test_many_words_scale() -> None:
     turns = tuple(Turn(float(i), i + 1.0, "AB"[i % 2]) for i in range(20_000))
     words = tuple(Word(i + 0.2, i + 0.6, " w") for i in range(20_000))
