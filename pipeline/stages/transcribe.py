@@ -131,12 +131,12 @@ class Transcriber:
         )
         if self.batched is None:
             raw, info = self.model.transcribe(audio, condition_on_previous_text=False, **options)
-            return _collect(raw, offset, progress), info.language
+            return _collect(raw, offset, len(audio) / SAMPLE_RATE, progress), info.language
         batched = self.batched
 
         def decode(batch_size: int) -> tuple[list[Segment], str]:
             raw, info = batched.transcribe(audio, batch_size=batch_size, without_timestamps=False, **options)
-            return _collect(raw, offset, progress), info.language  # decoding runs inside _collect
+            return _collect(raw, offset, len(audio) / SAMPLE_RATE, progress), info.language
 
         result, self.batch_size = run_halving_batch(
             decode, self.batch_size, what=f"ASR window at {offset:.0f} s"
@@ -186,28 +186,25 @@ def window_bounds(
     return bounds
 
 
-def _collect(raw, offset: float, progress: ProgressHook | None) -> list[Segment]:  # type: ignore[no-untyped-def]
+def _collect(raw, offset: float, length: float, progress: ProgressHook | None) -> list[Segment]:  # type: ignore[no-untyped-def]
+    """Segments of a window ``length`` seconds long starting at ``offset``, times clipped to it.
+
+    Decoding happens while ``raw`` (a generator) is iterated. Batched decoding can
+    time the last words of the audio past its end: they are clipped to the window.
+    """
+
+    def at(t: float) -> float:
+        return offset + min(max(float(t), 0.0), length)
+
     segments = []
-    for seg in raw:  # a generator: decoding happens while we iterate
+    for seg in raw:
         words = tuple(
-            Word(
-                start=offset + float(w.start),
-                end=offset + float(w.end),
-                text=w.word,
-                probability=float(w.probability),
-            )
+            Word(start=at(w.start), end=at(w.end), text=w.word, probability=float(w.probability))
             for w in (seg.words or ())
         )
-        segments.append(
-            Segment(
-                start=offset + float(seg.start),
-                end=offset + float(seg.end),
-                text=seg.text.strip(),
-                words=words,
-            )
-        )
+        segments.append(Segment(start=at(seg.start), end=at(seg.end), text=seg.text.strip(), words=words))
         if progress is not None:
-            progress(offset + float(seg.end))
+            progress(at(seg.end))
     return segments
 
 

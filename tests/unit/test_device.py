@@ -191,6 +191,14 @@ def test_long_audio_is_transcribed_in_windows_on_one_timeline() -> None:
     assert [w.start for w in words] == pytest.approx([o + 1.2 for o in offsets])
 
 
+def test_times_past_the_end_of_the_audio_are_clipped_to_it() -> None:
+    """Batched decoding can time the last words past the audio's end (seen on real audio)."""
+    transcript = _transcriber(_FakeBatched(fits=64)).transcribe_kept(np.zeros(16000 * 3 // 2, np.float32))
+    last = transcript.segments[-1]
+    assert (last.start, last.end) == (1.0, 1.5)
+    assert (last.words[0].start, last.words[0].end) == (1.2, 1.5)
+
+
 def test_windows_cut_at_the_quietest_moment_and_cover_everything() -> None:
     rate = 1000
     rng = np.random.default_rng(1)
