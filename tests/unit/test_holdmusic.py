@@ -10,6 +10,7 @@ import pytest
 from pipeline.config import HoldMusicConfig
 from pipeline.scenarios import (
     SAMPLE_RATE,
+    announcer_clips,
     fade,
     noise_clips,
     reencode,
@@ -156,7 +157,7 @@ def test_short_utterance_over_loop_is_kept(detector: MusicDetector, loop: np.nda
 
 def _announcement(loop: np.ndarray) -> np.ndarray:
     """One period of a voiced hold loop: a real spoken sentence over the music."""
-    clip = speech_clips()[1].audio
+    clip = announcer_clips()[0].audio  # a voice the speech fixture never plays
     voice = 0.05 * clip[: loop.size - SAMPLE_RATE] / np.sqrt(np.mean(clip**2))
     period = 0.02 * loop.copy()
     period[SAMPLE_RATE // 2 : SAMPLE_RATE // 2 + voice.size] += voice
