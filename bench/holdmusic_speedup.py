@@ -132,8 +132,8 @@ def measure_track(
     """Filter on vs off on ``repeats`` recordings of one track (conversation order ``seed = round``)."""
     kind, make_period = TRACKS[name]
     samples = int(speech_seconds * SAMPLE_RATE * share / (1 - share))
-    hold = at_level(repeat_loop(make_period(), 1.0), MUSIC_DB)
-    hold = at_level(repeat_loop(hold, samples / hold.size), MUSIC_DB)[:samples]
+    period = make_period()
+    hold = at_level(repeat_loop(period, samples / period.size)[:samples], MUSIC_DB)
     music_end = samples / SAMPLE_RATE
     runs: dict[str, dict] = {k: {"wall": [], "cpu": [], "words_in_music": [], "stages": []} for k in configs}
     stripped = []

@@ -115,9 +115,6 @@ class Transcriber:
             segments.extend(found)
             # Later windows keep the first window's language: one recording, one language.
             language = language or detected
-        # Batched decoding emits chunk after chunk, and the last segment of a chunk can end
-        # past the start of the next (seen: 0.3 s, a hallucination over music): order by time.
-        segments.sort(key=lambda seg: (seg.start, seg.end))
         return Transcript(tuple(segments), language or "en")
 
     def _transcribe_window(
