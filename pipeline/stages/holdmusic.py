@@ -387,10 +387,10 @@ def trim_speech_edges(
     head = live_speech(start, min(end, start + search), period or 0.0)
     if head.any():
         start = start + (np.flatnonzero(head)[-1] + 1) * step
-    w0 = max(start, end - search)
-    tail = live_speech(int(w0 * sr) / sr, end, -(period or 0.0))
+    w0 = int(max(start, end - search) * sr) / sr  # on a sample, so chunk k starts at w0 + k * step
+    tail = live_speech(w0, end, -(period or 0.0))
     if tail.any():
-        end = int(w0 * sr) / sr + np.flatnonzero(tail)[0] * step
+        end = w0 + np.flatnonzero(tail)[0] * step
     return start, max(start, end)
 
 
