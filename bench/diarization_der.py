@@ -1,329 +1,334 @@
-"""Print the embedded diarizer's DER per reference file, speakers found on single-speaker
-files, and the long-monologue check (speaker count found, never given).
+"""Who spoke when, measured: the diarizer on real and real-voice recordings with speaker truth.
 
-Three tables:
+Cases (each skipped when its data is absent):
 
-1. **DER** per reference: pyannote.metrics' ``DiarizationErrorRate(collar=0.5,
-   skip_overlap=False)`` (0.25 s forgiven on each side of every reference boundary,
-   overlapped speech scored) on pyannote.audio's ``sample.wav`` and, when present,
-   ``../shared/data/multispeaker/*.wav`` with their ``.rttm``; the shared files pooled.
-2. **Single speaker**: speakers found on each of ``../shared/data/singlespeaker``
-   (the right answer is 1 everywhere).
-3. **Monologue** (``build_monologue``): one reader's sentences shuffled into a long
-   recording with short backchannels of a second voice sprinkled into the pauses. The
-   right answer is 2 speakers, the monologue on one label (share >= 95 %), the
-   backchannels on another.
+- **real**: pyannote.audio's ``sample.wav`` and ``../shared/data/multispeaker`` with their
+  RTTMs (the ``vad_derived`` ones are approximate);
+- **conversation**: the two real two-party recordings of ``../shared/data/conversations``
+  with the derived references of ``bench/references/``;
+- **call**: two-party calls built from real single-speaker clips, wideband and through a
+  telephone channel (8 kHz, G.711, AMR-NB) (``pipeline.evaluation.conversations``);
+- **interview**: a guest's long monologue, a host with another voice who only asks
+  short things and murmurs assent;
+- **single**: ``../shared/data/singlespeaker`` (the right answer is one speaker).
 
-Runtime is reported as seconds of processing per minute of audio.
+Figures: DER and JER (pyannote.metrics, overlap scored, whole file) with no collar and
+with 0.25 s each side of every reference boundary; speakers found against the truth;
+talk-share error (the product's own metrics on reference vs found turns, speakers
+matched optimally); for the interview, the monologue's share on its main label and
+the host's backchannels (count) attributed to the host; real-time factor (wall and
+CPU, 2 cores) and the process's peak RSS.
+
+``--rttm-dir DIR`` scores another diarizer's output beside ours (``DIR/<case>.rttm``,
+e.g. written by another checkout), so both are compared on the same cases in one run.
 
 Usage::
 
     .venv/bin/python bench/diarization_der.py
-    .venv/bin/python bench/diarization_der.py --set merge_margin=0.03 --monologue-minutes 5
+    .venv/bin/python bench/diarization_der.py --interview-minutes 15 --calls 6
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
+import resource
+import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from pyannote.core import Annotation
-
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-SHARED_MULTISPEAKER = SHARED_DATA / "multispeaker"
-SHARED_SINGLESPEAKER = SHARED_DATA / "singlespeaker"
 RESULTS = REPO / "bench" / "results" / "diarization.json"
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
-
-MONOLOGUE_VOICE = "joinly_OSR_us_000_0034_8k.wav"
-"""The monologue's reader: 35.6 s of Harvard sentences on an 8 kHz line (Open Speech
-Repository), a telephone band like the backchannels'."""
-
-BACKCHANNELS = ((7.60, 8.20), (9.84, 10.57), (21.90, 23.98))
-"""Sheila's (speaker91) turns in pyannote's sample that nobody overlaps, seconds:
-"Hello?", "Neither did I.", "Well, there isn't that much difference." (0.6-2.1 s)."""
-
-_SAMPLE_RATE = 16_000
-
-
-def pyannote_sample_dir() -> Path:
-    """Folder of pyannote.audio's bundled sample.
-
-    pyannote is a namespace package: the sample is found beside pyannote.core, without
-    importing pyannote.audio (slow) or pyannote.audio.sample (decodes via torchcodec).
-    """
-    import pyannote.core
-
-    return Path(pyannote.core.__file__).resolve().parents[1] / "audio" / "sample"
-
-
-def references() -> Iterator[tuple[str, Path, Path]]:
-    """``(name, wav, rttm)`` for every reference recording found."""
-    sample_dir = pyannote_sample_dir()
-    yield "pyannote_sample", sample_dir / "sample.wav", sample_dir / "sample.rttm"
-    for wav in sorted(SHARED_MULTISPEAKER.glob("*.wav")):
-        rttms = sorted(wav.parent.glob(f"{wav.stem}.*rttm")) + sorted(wav.parent.glob(f"{wav.stem}.rttm"))
-        if rttms:
-            yield wav.stem, wav, rttms[0]
-
-
-def read_audio(path: Path) -> np.ndarray:
-    """16 kHz mono float32; pyannote's sample is read with soundfile (no torchcodec)."""
-    import soundfile as sf
-
-    from pipeline.audio import SAMPLE_RATE, load_audio
-
-    info = sf.info(str(path))
-    if info.samplerate == SAMPLE_RATE and info.channels == 1:
-        audio, _ = sf.read(str(path), dtype="float32")
-        return audio
-    return load_audio(path)
-
-
-def single_speaker_files() -> list[Path]:
-    """Every audio file in ``../shared/data/singlespeaker`` (empty when absent), sorted."""
-    return sorted(p for p in SHARED_SINGLESPEAKER.glob("*") if p.suffix in AUDIO_SUFFIXES)
+_AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
 
 
 @dataclass(frozen=True)
-class Monologue:
-    """A synthetic long monologue with backchannels, and where each voice is."""
+class Case:
+    """One recording with speaker truth.
 
-    audio: np.ndarray
-    """16 kHz mono float32, shape ``(samples,)``."""
-    monologue: tuple[tuple[float, float], ...]
-    """The reader's sentences (with their own short pauses), ``(start, end)`` seconds."""
-    backchannels: tuple[tuple[float, float], ...]
-    """The second voice's turns, ``(start, end)`` seconds."""
-
-
-def sentences(voice: np.ndarray, *, min_pause: float = 0.5) -> list[np.ndarray]:
-    """Cut ``voice`` (16 kHz) at pauses of at least ``min_pause`` seconds, mid-pause.
-
-    A 20 ms frame is silent below a tenth of the 95th-percentile frame RMS; each piece
-    keeps half of the pauses on either side, so pieces join back without clicks.
-    """
-    frame = _SAMPLE_RATE // 50
-    frames = voice[: voice.size // frame * frame].reshape(-1, frame)
-    rms = np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
-    silent = np.r_[False, rms < 0.1 * np.percentile(rms, 95), False]
-    edges = np.flatnonzero(np.diff(silent.astype(np.int8)))
-    starts, ends = edges[0::2], edges[1::2]  # silent runs [start, end) in frames
-    cuts = [
-        (a + b) // 2 * frame
-        for a, b in zip(starts, ends, strict=True)
-        if (b - a) * frame >= min_pause * _SAMPLE_RATE
-    ]
-    bounds = [0, *cuts, voice.size]
-    return [voice[a:b] for a, b in itertools.pairwise(bounds) if b - a > frame]
-
-
-def build_monologue(*, minutes: float = 15.0, seed: int = 0, backchannel_every: float = 30.0) -> Monologue:
-    """One reader for ``minutes`` with a second voice's murmurs now and then.
-
-    The reader's sentences (``MONOLOGUE_VOICE``) are drawn at random with replacement,
-    each at a random gain (+-4 dB) so repeats are not bit-identical; into the pause after
-    a sentence, with probability ``sentence length / backchannel_every``, goes one of
-    Sheila's short turns from pyannote's sample (``BACKCHANNELS``) with 0.4 s of
-    silence either side.
-
-    Parameters
+    Attributes
     ----------
-    minutes
-        Length of the result, minutes (it stops at the first sentence past it).
-    seed
-        Seed of the draws, so the recording is reproducible.
-    backchannel_every
-        Mean seconds of monologue between backchannels.
-
-    Returns
-    -------
-    Monologue
+    name, group : str
+        Unique name; the table it is pooled in.
+    path : Path
+        Audio, any format the product decodes.
+    turns : tuple of Turn
+        Reference turns, seconds (empty for single-speaker clips: count only).
+    true_speakers : int
+        Speakers in the recording.
+    host_turns, guest_turns : tuple of (float, float)
+        Interview only: the host's backchannels and the guest's sentences, seconds.
     """
-    import soundfile as sf
 
-    from pipeline.audio import load_audio
+    name: str
+    group: str
+    path: Path
+    turns: tuple
+    true_speakers: int
+    host_turns: tuple[tuple[float, float], ...] = ()
+    guest_turns: tuple[tuple[float, float], ...] = ()
 
-    voice_path = SHARED_SINGLESPEAKER / MONOLOGUE_VOICE
-    if not voice_path.is_file():
-        raise FileNotFoundError(
-            f"{voice_path}: the monologue's voice; shared data lives beside the repository"
+
+@dataclass
+class Outcome:
+    """One diarizer's answer on one case, scored."""
+
+    case: Case
+    system: str
+    found: int
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    duration: float = 0.0
+    der: dict[float, float] = field(default_factory=dict)
+    jer: dict[float, float] = field(default_factory=dict)
+    der_components: dict[float, dict[str, float]] = field(default_factory=dict)
+    share_error: float | None = None
+    monologue_share: float | None = None
+    backchannels_to_host: float | None = None
+
+
+def cases(folder: Path, *, calls: int, interview_minutes: float) -> Iterator[Case]:
+    """Every case whose data is present (see the module docstring)."""
+    from pipeline.evaluation.conversations import conversation_references, interview, phone_calls
+    from pipeline.evaluation.references import read_rttm
+    from pipeline.scenarios import SHARED_DATA, pyannote_sample_path
+
+    sample = pyannote_sample_path()
+    if sample is not None:
+        yield _case("pyannote_sample", "real", sample, read_rttm(sample.with_suffix(".rttm")))
+    for wav in sorted((SHARED_DATA / "multispeaker").glob("*.wav")):
+        rttms = sorted(wav.parent.glob(f"{wav.stem}*.rttm"))
+        if rttms:
+            yield _case(wav.stem, "real", wav, read_rttm(rttms[0]))
+    for reference in conversation_references():
+        yield _case(reference.name.removeprefix("real:"), "conversation", reference.path, reference.turns)
+    for reference in phone_calls(folder, count=calls):
+        yield _case(reference.name, "call", reference.path, reference.turns)
+    if interview_minutes > 0:
+        talk = interview(folder, minutes=interview_minutes)
+        yield Case(
+            talk.reference.name,
+            "interview",
+            talk.reference.path,
+            talk.reference.turns,
+            2,
+            host_turns=talk.backchannels,
+            guest_turns=talk.monologue,
         )
-    pieces = sentences(load_audio(voice_path))
-    sample, rate = sf.read(str(pyannote_sample_dir() / "sample.wav"), dtype="float32")
-    assert rate == _SAMPLE_RATE
-    murmurs = [sample[round(a * rate) : round(b * rate)] for a, b in BACKCHANNELS]
-    gap = np.zeros(round(0.4 * rate), dtype=np.float32)
-    rng = np.random.default_rng(seed)
-    chunks: list[np.ndarray] = []
-    monologue: list[tuple[float, float]] = []
-    backchannels: list[tuple[float, float]] = []
-    at = 0
-    while at < minutes * 60 * rate:
-        piece = pieces[rng.integers(len(pieces))] * np.float32(10 ** (rng.uniform(-4, 4) / 20))
-        chunks.append(piece)
-        monologue.append((at / rate, (at + piece.size) / rate))
-        at += piece.size
-        if rng.random() < piece.size / rate / backchannel_every:
-            murmur = murmurs[rng.integers(len(murmurs))]
-            chunks += [gap, murmur, gap]
-            backchannels.append(((at + gap.size) / rate, (at + gap.size + murmur.size) / rate))
-            at += 2 * gap.size + murmur.size
-    return Monologue(np.concatenate(chunks), tuple(monologue), tuple(backchannels))
+    for path in sorted((SHARED_DATA / "singlespeaker").glob("*")):
+        if path.suffix in _AUDIO_SUFFIXES:
+            yield Case(path.stem, "single", path, (), 1)
 
 
-def label_time(annotation: Annotation, intervals: tuple[tuple[float, float], ...]) -> dict[str, float]:
-    """Seconds of each label of ``annotation`` inside ``intervals``."""
-    from pyannote.core import Segment, Timeline
-
-    support = Timeline([Segment(a, b) for a, b in intervals]).support()
-    cropped = annotation.crop(support)
-    return {label: float(cropped.label_duration(label)) for label in cropped.labels()}
+def _case(name: str, group: str, path: Path, turns: tuple) -> Case:
+    return Case(name, group, path, turns, len({t.speaker for t in turns}))
 
 
-def monologue_scores(annotation: Annotation, case: Monologue) -> tuple[int, float, float]:
-    """``(speakers, monologue share, backchannel share)`` of a diarization of ``case``.
+def score(case: Case, system: str, regular: tuple, exclusive: tuple, duration: float) -> Outcome:
+    """Score one diarization (turns in seconds; ``regular`` may overlap) of ``case``."""
+    from pipeline.config import MetricsConfig
+    from pipeline.evaluation.diarization import optimal_mapping, score_diarization
+    from pipeline.evaluation.speakers import reference_stats, speaker_errors
 
-    Monologue share: the fraction of the labelled monologue time on its majority label.
-    Backchannel share: the fraction of the labelled backchannel time on other labels.
+    outcome = Outcome(case, system, found=len({t.speaker for t in regular}), duration=duration)
+    if not case.turns:
+        return outcome
+    whole = ((0.0, duration),)
+    for s in score_diarization(case.turns, regular, uem=whole):
+        outcome.der[s.collar], outcome.jer[s.collar] = s.der, s.jer
+        outcome.der_components[s.collar] = s.der_components
+    metrics = MetricsConfig()
+    mapping = optimal_mapping(case.turns, regular, uem=whole)
+    expected = reference_stats(case.turns, duration=duration, config=metrics)
+    found = reference_stats(regular, duration=duration, config=metrics)
+    errors = speaker_errors(expected, found, mapping)
+    outcome.share_error = errors.share_error_mean if errors else None
+    if case.host_turns:
+        outcome.monologue_share, outcome.backchannels_to_host = interview_scores(case, exclusive)
+    return outcome
+
+
+def interview_scores(case: Case, exclusive: Sequence) -> tuple[float, float]:
+    """``(monologue share on its main label, fraction of backchannels on another label)``.
+
+    A backchannel counts as the host's when most of its time in the exclusive
+    diarization is on a label other than the guest's main one.
     """
-    mono = label_time(annotation, case.monologue)
-    if not mono:
-        return len(annotation.labels()), 0.0, 0.0
-    main = max(mono, key=mono.__getitem__)
-    murmurs = label_time(annotation, case.backchannels)
-    other = sum(t for label, t in murmurs.items() if label != main)
-    return len(annotation.labels()), mono[main] / sum(mono.values()), other / max(sum(murmurs.values()), 1e-9)
+    guest_time: dict[str, float] = {}
+    for a, b in case.guest_turns:
+        for label, seconds in _overlaps(exclusive, a, b).items():
+            guest_time[label] = guest_time.get(label, 0.0) + seconds
+    if not guest_time:
+        return 0.0, 0.0
+    main = max(guest_time, key=guest_time.__getitem__)
+    caught = 0
+    for a, b in case.host_turns:
+        time_on = _overlaps(exclusive, a, b)
+        other = sum(v for label, v in time_on.items() if label != main)
+        caught += other > time_on.get(main, 0.0)
+    return guest_time[main] / sum(guest_time.values()), caught / max(len(case.host_turns), 1)
 
 
-def parse_overrides(pairs: list[str]) -> dict[str, float | int]:
-    """``["median_filter=0", ...]`` -> ``{"median_filter": 0.0, ...}`` (ints stay ints)."""
-    out: dict[str, float | int] = {}
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        out[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+def _overlaps(turns: Sequence, start: float, end: float) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for t in turns:
+        seconds = min(t.end, end) - max(t.start, start)
+        if seconds > 0:
+            out[t.speaker] = out.get(t.speaker, 0.0) + seconds
+    return out
+
+
+def run_ours(all_cases: list[Case], *, device: str) -> list[Outcome]:
+    """The product's diarizer (default config) on every case, timed."""
+    from pipeline.audio import SAMPLE_RATE, load_audio
+    from pipeline.config import load_config
+    from pipeline.stages.diarize import create_diarizer, diarize
+    from pipeline.timeline import KeptTimeline
+
+    config = load_config("default", **{"diarization.device": device})
+    diarizer = create_diarizer(config.diarization, models_dir=config.models_dir)
+    diarizer.diarize(load_audio(all_cases[0].path)[: 10 * SAMPLE_RATE])  # warm-up: first-call costs
+    outcomes = []
+    for case in all_cases:
+        audio = load_audio(case.path)
+        duration = audio.size / SAMPLE_RATE
+        timeline = KeptTimeline.from_stripped(duration, ())
+        wall, cpu = time.perf_counter(), time.process_time()
+        exclusive, regular = diarize(diarizer, audio, timeline, config.diarization)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        outcome = score(case, "ours", regular, exclusive, duration)
+        outcome.seconds, outcome.cpu_seconds = wall, cpu
+        outcomes.append(outcome)
+        _print_row(outcome)
+    return outcomes
+
+
+def score_rttm_dir(all_cases: list[Case], folder: Path) -> list[Outcome]:
+    """Another diarizer's ``<case>.rttm`` files scored like ours (cases without one are skipped)."""
+    from pipeline.audio import SAMPLE_RATE, load_audio
+    from pipeline.evaluation.references import read_rttm
+
+    outcomes = []
+    for case in all_cases:
+        rttm = folder / f"{case.name}.rttm"
+        if rttm.is_file():
+            turns = read_rttm(rttm)
+            duration = load_audio(case.path).size / SAMPLE_RATE
+            outcome = score(case, folder.name, turns, turns, duration)
+            outcomes.append(outcome)
+            _print_row(outcome)
+    return outcomes
+
+
+def _print_row(o: Outcome) -> None:
+    der = f"{100 * o.der[0.5]:6.1f} {100 * o.der[0.0]:6.1f}" if o.der else f"{'':6s} {'':6s}"
+    jer = f"{100 * o.jer[0.5]:6.1f}" if o.jer else f"{'':6s}"
+    share = f"{o.share_error:6.3f}" if o.share_error is not None else f"{'':6s}"
+    rtf = f"{o.seconds / o.duration:7.4f}" if o.seconds else f"{'':7s}"
+    extra = (
+        f"  monologue {100 * o.monologue_share:.1f} %, "
+        f"backchannels to host {100 * o.backchannels_to_host:.0f} %"
+        if o.monologue_share is not None
+        else ""
+    )
+    print(
+        f"{o.system:10s} {o.case.group:12s} {o.case.name[:32]:32s} {o.duration:7.1f} {der} {jer} "
+        f"{o.found:>3d}/{o.case.true_speakers:<3d} {share} {rtf}{extra}",
+        flush=True,
+    )
+
+
+def summary(outcomes: list[Outcome]) -> dict:
+    """Per system and group: pooled DER/JER components, count error, share error, RTF."""
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    metric = DiarizationErrorRate()
+    out: dict = {}
+    for system in dict.fromkeys(o.system for o in outcomes):
+        mine = [o for o in outcomes if o.system == system]
+        groups: dict = {}
+        for group in dict.fromkeys(o.case.group for o in mine):
+            rows = [o for o in mine if o.case.group == group]
+            entry: dict = {
+                "recordings": len(rows),
+                "audio_seconds": sum(o.duration for o in rows),
+                "speaker_count_error": float(np.mean([abs(o.found - o.case.true_speakers) for o in rows])),
+                "right_count": sum(o.found == o.case.true_speakers for o in rows),
+            }
+            scored = [o for o in rows if o.der]
+            for collar in (0.0, 0.5) if scored else ():
+                total = {
+                    k: sum(o.der_components[collar][k] for o in scored) for k in metric.metric_components()
+                }
+                entry[f"der_pooled_collar_{collar:g}"] = float(metric.compute_metric(total))
+                entry[f"jer_mean_collar_{collar:g}"] = float(np.mean([o.jer[collar] for o in scored]))
+            shares = [o.share_error for o in rows if o.share_error is not None]
+            if shares:
+                entry["share_error_mean"] = float(np.mean(shares))
+            timed = [o for o in rows if o.seconds]
+            if timed:
+                entry["rtf_wall"] = sum(o.seconds for o in timed) / sum(o.duration for o in timed)
+                entry["rtf_cpu"] = sum(o.cpu_seconds for o in timed) / sum(o.duration for o in timed)
+            groups[group] = entry
+        out[system] = groups
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override an EmbeddedDiarizerConfig field (repeatable)",
+        "--calls", type=int, default=6, help="generated two-party calls (default: %(default)s)"
     )
     parser.add_argument(
-        "--monologue-minutes",
-        type=float,
-        default=15.0,
-        help="length of the monologue case (0: skip it), minutes",
+        "--interview-minutes", type=float, default=6.0, help="interview length, minutes (0: skip)"
     )
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+    parser.add_argument(
+        "--rttm-dir", type=Path, help="also score DIR/<case>.rttm (another diarizer's output)"
+    )
+    parser.add_argument("--cases", type=Path, help="keep the generated recordings in this folder")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results (default: %(default)s)")
     args = parser.parse_args()
 
-    from pyannote.database.util import load_rttm
-    from pyannote.metrics.diarization import DiarizationErrorRate
-
-    from pipeline.config import EmbeddedDiarizerConfig
-    from pipeline.stages.diarize_embedded import EmbeddedDiarizer
-
-    config = EmbeddedDiarizerConfig.model_validate(parse_overrides(args.set))
-    started = time.perf_counter()
-    diarizer = EmbeddedDiarizer(config)
-    print(f"models loaded in {time.perf_counter() - started:.1f} s; config: {config.model_dump()}")
-    print(
-        f"{'file':34s} {'dur s':>6s} {'DER %':>6s} {'miss %':>6s} {'FA %':>6s} {'conf %':>6s} "
-        f"{'spk':>7s} {'s/min':>6s}"
-    )
-    totals = {"missed detection": 0.0, "false alarm": 0.0, "confusion": 0.0, "total": 0.0}
-    results: dict = {"config": config.model_dump(), "collar": 0.5, "multispeaker": [], "single_speaker": []}
-    audio_seconds = run_seconds = 0.0
-    for name, wav, rttm in references():
-        audio = read_audio(wav)
-        reference = next(iter(load_rttm(str(rttm)).values()))
-        started = time.perf_counter()
-        result = diarizer.diarize(audio)
-        elapsed = time.perf_counter() - started
-        audio_seconds, run_seconds = audio_seconds + audio.size / _SAMPLE_RATE, run_seconds + elapsed
-        d = DiarizationErrorRate(collar=0.5, skip_overlap=False)(reference, result.exclusive, detailed=True)
-        total = d["total"]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.cases or Path(tmp)
+        all_cases = list(cases(folder, calls=args.calls, interview_minutes=args.interview_minutes))
         print(
-            f"{name:34s} {audio.size / _SAMPLE_RATE:6.1f} {100 * d['diarization error rate']:6.1f} "
-            f"{100 * d['missed detection'] / total:6.1f} {100 * d['false alarm'] / total:6.1f} "
-            f"{100 * d['confusion'] / total:6.1f} "
-            f"{len(result.exclusive.labels()):>3d}/{len(reference.labels()):<3d} "
-            f"{60 * elapsed / (audio.size / _SAMPLE_RATE):6.2f}"
+            f"{'system':10s} {'group':12s} {'case':32s} {'dur s':>7s} {'DER.25':>6s} {'DER0':>6s} "
+            f"{'JER.25':>6s} {'spk':>7s} {'share':>6s} {'RTF':>7s}"
         )
-        results["multispeaker"].append(
-            {
-                "file": name,
-                "duration": audio.size / _SAMPLE_RATE,
-                "der": d["diarization error rate"],
-                "speakers_found": len(result.exclusive.labels()),
-                "speakers_true": len(reference.labels()),
-            }
-        )
-        if name != "pyannote_sample":
-            for key in totals:
-                totals[key] += d[key]
-    if totals["total"]:
-        errors = totals["missed detection"] + totals["false alarm"] + totals["confusion"]
-        print(f"{'shared multispeaker, pooled':34s} {'':6s} {100 * errors / totals['total']:6.1f}")
-        results["multispeaker_pooled_der"] = errors / totals["total"]
+        outcomes = run_ours(all_cases, device=args.device)
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if args.rttm_dir:
+            outcomes += score_rttm_dir(all_cases, args.rttm_dir)
+    results = {"summary": summary(outcomes), "peak_rss_mib": peak_mib, "cases": [_row(o) for o in outcomes]}
+    print(json.dumps(results["summary"], indent=1))
+    print(f"peak RSS of this process (models + largest case): {peak_mib:.0f} MiB")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.output}")
 
-    singles = single_speaker_files()
-    if singles:
-        print(f"\n{'single speaker':34s} {'dur s':>6s} {'spk':>4s} {'s/min':>6s}")
-        found_one = 0
-        for path in singles:
-            audio = read_audio(path)
-            started = time.perf_counter()
-            speakers = len(diarizer.diarize(audio).exclusive.labels())
-            elapsed = time.perf_counter() - started
-            audio_seconds, run_seconds = audio_seconds + audio.size / _SAMPLE_RATE, run_seconds + elapsed
-            found_one += speakers == 1
-            results["single_speaker"].append({"file": path.name, "speakers_found": speakers})
-            print(
-                f"{path.name:34s} {audio.size / _SAMPLE_RATE:6.1f} {speakers:4d} "
-                f"{60 * elapsed / (audio.size / _SAMPLE_RATE):6.2f}"
-            )
-        print(f"{'found as 1 speaker':34s} {found_one}/{len(singles)}")
-    print(f"{'all files above':34s} {run_seconds / (audio_seconds / 60):.2f} s per minute of audio")
-    results["seconds_per_audio_minute"] = run_seconds / (audio_seconds / 60)
 
-    if args.monologue_minutes > 0 and (SHARED_SINGLESPEAKER / MONOLOGUE_VOICE).is_file():
-        case = build_monologue(minutes=args.monologue_minutes)
-        duration = case.audio.size / _SAMPLE_RATE
-        started = time.perf_counter()
-        result = diarizer.diarize(case.audio)
-        elapsed = time.perf_counter() - started
-        speakers, share, caught = monologue_scores(result.exclusive, case)
-        print(
-            f"\nmonologue {duration / 60:.1f} min, {len(case.backchannels)} backchannels "
-            f"({sum(b - a for a, b in case.backchannels):.0f} s): {speakers} speakers, "
-            f"monologue share {100 * share:.1f} %, backchannel time on another label {100 * caught:.1f} %, "
-            f"{60 * elapsed / duration:.2f} s per minute of audio"
-        )
-        results["monologue"] = {
-            "minutes": duration / 60,
-            "speakers_found": speakers,
-            "monologue_share": share,
-            "backchannel_time_elsewhere": caught,
-        }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+def _row(o: Outcome) -> dict:
+    return {
+        "system": o.system,
+        "group": o.case.group,
+        "case": o.case.name,
+        "duration": o.duration,
+        "speakers_found": o.found,
+        "speakers_true": o.case.true_speakers,
+        "der": {f"collar_{k:g}": v for k, v in o.der.items()},
+        "jer": {f"collar_{k:g}": v for k, v in o.jer.items()},
+        "share_error": o.share_error,
+        "monologue_share": o.monologue_share,
+        "backchannels_to_host": o.backchannels_to_host,
+        "seconds": o.seconds,
+        "cpu_seconds": o.cpu_seconds,
+    }
 
 
 if __name__ == "__main__":

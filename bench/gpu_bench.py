@@ -175,9 +175,7 @@ def bench_pyannote(
     rows = []
     for device in devices:
         clip = audio if device == "cuda" else audio[: int(cpu_seconds * SAMPLE_RATE)]
-        config = DiarizationConfig(
-            backend="pyannote", device=device, pyannote=PyannoteConfig(pipeline=str(folder))
-        )
+        config = DiarizationConfig(device=device, pyannote=PyannoteConfig(pipeline=str(folder)))
         started = time.perf_counter()
         diarizer = PyannoteDiarizer(config, models_dir=work)
         load = time.perf_counter() - started

@@ -61,7 +61,11 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--language", metavar="CODE", help="transcript language, e.g. en (default: detect)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], help="device for ASR and diarization")
-    parser.add_argument("--diarizer", choices=["embedded", "pyannote"], help="diarization backend")
+    parser.add_argument(
+        "--diarizer",
+        metavar="PIPELINE",
+        help="diarization pipeline: offline (default), community-1, a local pipeline folder or a hub id",
+    )
     parser.add_argument("--num-speakers", type=int, metavar="N", help="exact number of speakers, if known")
     parser.add_argument("--min-speakers", type=int, metavar="N", help="at least N speakers")
     parser.add_argument("--max-speakers", type=int, metavar="N", help="at most N speakers")
@@ -91,7 +95,7 @@ def config_overrides(args: argparse.Namespace) -> dict[str, object]:
         "asr.language": args.language,
         "asr.device": device,
         "diarization.device": device,
-        "diarization.backend": args.diarizer,
+        "diarization.pyannote.pipeline": args.diarizer,
         "diarization.num_speakers": args.num_speakers,
         "diarization.min_speakers": args.min_speakers,
         "diarization.max_speakers": args.max_speakers,
@@ -171,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # Libraries' deprecation chatter (e.g. webrtcvad's pkg_resources import) is not
+    # Libraries' deprecation chatter (pyannote's, lightning's) is not
     # the user's business: route warnings to logging and show them only with -v.
     logging.captureWarnings(True)
     logging.getLogger("py.warnings").setLevel(logging.WARNING if verbose else logging.ERROR)

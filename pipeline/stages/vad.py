@@ -1,6 +1,6 @@
 """Silero voice activity detection (the ONNX model faster-whisper ships), in bounded memory.
 
-Shared by the hold-music guard and the embedded diarizer. The model reads its
+Shared by the hold-music guard and voice enrollment. The model reads its
 input rows as one sequence and returns its recurrent state, so audio is fed in
 blocks with the state carried over: hours of audio never become one tensor, and
 the probabilities are the same as in one call.

@@ -33,7 +33,6 @@ def local_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def diarizer(local_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> PyannoteDiarizer:
     config = DiarizationConfig(
-        backend="pyannote",
         device="cpu",
         pyannote=PyannoteConfig(
             pipeline=str(local_folder), segmentation_batch_size=4, embedding_batch_size=4
@@ -137,7 +136,6 @@ def test_load_error_never_shows_the_token(
 
     monkeypatch.setattr(Pipeline, "from_pretrained", refuse)
     config = DiarizationConfig(
-        backend="pyannote",
         device="cpu",
         pyannote=PyannoteConfig(pipeline="pyannote/x", token="hf_config_secret"),
     )

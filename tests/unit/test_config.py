@@ -15,10 +15,10 @@ def test_every_shipped_config_validates(path: Path) -> None:
     assert isinstance(load_config(path.stem), Config)
 
 
-def test_default_is_cpu_embedded() -> None:
+def test_default_is_cpu_with_models_from_pypi() -> None:
     config = load_config()
     assert config.asr.model == "tiny.en" and config.asr.device == "cpu"
-    assert config.diarization.backend == "embedded"
+    assert config.diarization.pyannote.pipeline == "offline"
 
 
 def test_overrides_apply_and_none_is_ignored() -> None:

@@ -69,7 +69,9 @@ def test_dockerfile_pulls_the_cloud_models_at_build_time(docker):
     assert pulled and all(name in registry for name in pulled)
     cloud = load_config("cloud")
     assert cloud.asr.model in pulled
-    assert cloud.diarization.backend != "pyannote" or "community-1" in pulled
+    assert cloud.diarization.pyannote.pipeline in {*pulled, "offline"}
+    if cloud.diarization.pyannote.pipeline == "offline":
+        assert {"segmentation-3.0", "campplus"} <= set(pulled)
     assert "speechpipe models verify" in runs
     assert "--mount=type=secret,id=hf_token" in runs  # the hub token never lands in a layer
     assert "pip install -c constraints.txt" in runs
