@@ -134,3 +134,34 @@ def test_one_or_two_embeddings(n: int) -> None:
     rng = np.random.default_rng(5)
     embeddings = around(rng, voices(rng, 1)[0], n)
     assert agglomerate(embeddings, np.ones(n), RULES).max() == 0
+
+
+def test_odd_chunks_borrow_the_embedding_of_the_same_track_next_door() -> None:
+    from pipeline.stages.diarize_offline import link_to_neighbours
+
+    # Three chunks of 8 frames, 4 frames apart: one voice runs through all of them on
+    # local speaker 0 (chunk 1 calls it local speaker 2); a second voice appears in
+    # chunk 1 only, in frames no neighbour tracks.
+    activity = np.zeros((3, 8, 3))
+    activity[0, 4:, 0] = 1
+    activity[1, :4, 2] = 1
+    activity[1, 5:7, 1] = 1
+    activity[2, :4, 0] = 1
+    enough = activity.sum(axis=1) > 0
+    links = link_to_neighbours(activity, enough, np.array([0, 4, 8]))
+    assert tuple(links[1, 2]) in {(0, 0), (2, 0)}
+    assert tuple(links[1, 1]) == (-1, -1)  # its own embedding
+    assert (links[[0, 2]] == -1).all()  # even chunks always embed
+
+
+def test_each_second_counts_once_across_overlapping_chunks() -> None:
+    from pyannote.core import SlidingWindow, SlidingWindowFeature
+
+    from pipeline.stages.diarize_offline import frame_seconds
+
+    chunks = SlidingWindow(start=0.0, duration=10.0, step=2.5)
+    frames = SlidingWindow(start=0.0, duration=0.5, step=0.5)  # 20 frames per chunk
+    segmentations = SlidingWindowFeature(np.ones((5, 20, 1)), chunks)
+    seconds = frame_seconds(segmentations, frames)
+    assert seconds.sum() == pytest.approx(20.0)  # 5 chunks reach from 0 s to 20 s
+    assert seconds[2, 10] == pytest.approx(0.5 / 4)  # mid-recording: four chunks share a frame
