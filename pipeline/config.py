@@ -93,11 +93,14 @@ class AsrConfig(_Strict):
         description="decode VAD-cut chunks of at most 30 s together (faster, and its time swings less "
         "with where 30 s windows fall) rather than one window after another",
     )
-    batch_size: int = Field(8, ge=1, description="chunks decoded together when batched; halved on GPU OOM")
+    # Measured on 10 min of talk, tiny.en int8, 2 cores: batch 4 as fast as 8 (21 s) with
+    # 0.5 GB less memory at its peak; batch 2 is 40 % slower.
+    batch_size: int = Field(4, ge=1, description="chunks decoded together when batched; halved on GPU OOM")
     vad_filter: bool = True
     cpu_threads: int = Field(0, ge=0, description="0: let CTranslate2 decide")
+    # faster-whisper's VAD holds about 0.15 GB per 10 minutes of window at its peak.
     window: float = Field(
-        1800.0,
+        300.0,
         ge=60,
         description="longer audio is transcribed in windows of at most this, cut where quietest, seconds",
     )
@@ -150,8 +153,9 @@ class PyannoteConfig(_Strict):
         "or a hub id such as pyannote/speaker-diarization-community-1 (downloaded at load)",
     )
     token: str | None = Field(None, description="hub token for a hub id; HF_TOKEN when unset", repr=False)
-    segmentation_batch_size: int = Field(32, ge=1, description="chunks per segmentation pass; halved on OOM")
-    embedding_batch_size: int = Field(32, ge=1, description="embeddings per pass; halved on GPU OOM")
+    # On the CPU, 8 chunks a pass is faster than 32 (32 vs 37 ms a chunk) and holds 0.25 GB less.
+    segmentation_batch_size: int = Field(8, ge=1, description="chunks per segmentation pass; halved on OOM")
+    embedding_batch_size: int = Field(16, ge=1, description="embeddings per pass; halved on GPU OOM")
     segmentation_step: float = Field(
         0.25, gt=0, le=1, description="offline: hop between 10 s chunks, fraction of a chunk"
     )

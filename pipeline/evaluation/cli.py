@@ -46,6 +46,23 @@ def add_eval_parser(commands: argparse._SubParsersAction) -> None:
         metavar="MINUTES",
         help="comma-separated lengths of the scaling series in minutes, '' for none (default: %(default)s)",
     )
+    parser.add_argument(
+        "--calls", type=int, default=4, metavar="N", help="two-party calls of real voices (default: 4)"
+    )
+    parser.add_argument(
+        "--interview-minutes",
+        type=float,
+        default=6.0,
+        metavar="M",
+        help="host-with-backchannels interview length, 0 for none (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--talk",
+        default="20",
+        metavar="MINUTES",
+        help="comma-separated minutes of two-person talk after a 45-minute hold loop, '' for none; "
+        "129 is the seed-sized 3 h recording (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated recordings (default: 0)")
     parser.add_argument(
         "--config", default="default", metavar="NAME|PATH", help="pipeline config (default: %(default)s)"
@@ -65,19 +82,18 @@ def _eval_command(args: argparse.Namespace) -> int:
     from pipeline.evaluation.harness import Plan, evaluate
     from pipeline.evaluation.report import write_results
 
-    try:
-        minutes = tuple(float(m) for m in args.scaling.split(",") if m.strip())
-    except ValueError:
-        raise ConfigError(
-            f"--scaling {args.scaling!r}: give minutes separated by commas, e.g. 5,60,180"
-        ) from None
+    minutes = _minutes("--scaling", args.scaling)
+    talk = _minutes("--talk", args.talk)
     if args.rooms < 1 and not args.quick:
         raise ConfigError(f"--rooms {args.rooms}: give at least 1")
     plan = Plan(
         rooms=args.rooms,
         real=not args.no_real,
         quick=args.quick,
+        calls=args.calls,
+        interview_minutes=args.interview_minutes,
         scaling_minutes=minutes,
+        talk_minutes=talk,
         seed=args.seed,
         config=args.config,
     )
@@ -93,3 +109,19 @@ def _eval_command(args: argparse.Namespace) -> int:
     json_path, md_path = write_results(results, args.output)
     print(f"eval: wrote {json_path} and {md_path} in {results['total_seconds']:.0f} s", file=sys.stderr)
     return 0
+
+
+def _minutes(flag: str, text: str) -> tuple[float, ...]:
+    """``"5,60"`` -> ``(5.0, 60.0)``; '' -> ``()``.
+
+    Raises
+    ------
+    ConfigError
+        Not numbers separated by commas.
+    """
+    from pipeline.errors import ConfigError
+
+    try:
+        return tuple(float(m) for m in text.split(",") if m.strip())
+    except ValueError:
+        raise ConfigError(f"{flag} {text!r}: give minutes separated by commas, e.g. 5,60,180") from None

@@ -14,6 +14,9 @@ the pieces were put:
 * :func:`interview`: the hard case for counting speakers: one guest talks for minutes,
   a host with another voice only asks a few short questions and murmurs, some of it
   over the guest's sentence ends; the host holds about 3.5-6 % of the talk.
+* :func:`long_talk`: hours of a live room, a looping hold track then two people
+  talking (voices made of random collages of their real speech, so nothing loops), for
+  speed, memory and identity stability at the seed's size.
 * :func:`conversation_references`: the real two-party recordings under
   ``../shared/data/conversations`` with the RTTMs derived in ``bench/references``
   (approximate boundaries; see its README).
@@ -455,7 +458,7 @@ def _call_events(rng: np.random.Generator, voices: tuple[Voice, Voice], seconds:
     No turn starts after ``seconds - 4`` and none takes another sentence after ``seconds - 2``.
     """
     gains = [10 ** (rng.uniform(-26.0, -20.0) / 20) / v.rms for v in voices]
-    decks = [iter(_cycled(rng, len(v.sentences), 1000)) for v in voices]
+    decks = [iter(_cycled(rng, len(v.sentences), max(1000, round(seconds)))) for v in voices]  # < 1 a second
     events: list[_Event] = []
     free = [0, 0]  # sample where each speaker's last piece ends: nobody overlaps themself
     t = _seconds(rng, 0.3, 1.0)
@@ -579,6 +582,30 @@ def phone_calls(
     return [c for c in calls if c is not None]
 
 
+def _collages(rng: np.random.Generator, voice: Voice, count: int) -> Voice:
+    """``voice`` with ``count`` new sentences, each 2-6 random 0.3-1.2 s pieces of its speech.
+
+    Pieces are joined with 10 ms fades and played 0-4 % faster or slower, so no stretch
+    longer than a piece ever recurs: speech that sounds like the voice, says nothing,
+    and never loops.
+    """
+    speech = np.concatenate(voice.sentences)
+    fade = np.linspace(0.0, 1.0, SAMPLE_RATE // 100, dtype=np.float32)
+    sentences = []
+    for _ in range(count):
+        pieces = []
+        for _ in range(int(rng.integers(2, 7))):
+            length = int(rng.uniform(0.3, 1.2) * SAMPLE_RATE)
+            start = int(rng.integers(0, speech.size - length))
+            piece = speech[start : start + length].copy()
+            piece[: fade.size] *= fade
+            piece[-fade.size :] *= fade[::-1]
+            pieces.append(piece)
+        rate = round(100 * rng.uniform(0.96, 1.04))
+        sentences.append(resample_poly(np.concatenate(pieces), 100, rate).astype(np.float32))
+    return replace(voice, sentences=tuple(sentences))
+
+
 def long_talk(
     folder: Path, *, talk_minutes: float, hold_minutes: float, seed: int = 0, shared_data: Path = SHARED_DATA
 ) -> Reference | None:
@@ -586,9 +613,10 @@ def long_talk(
 
     The hold track is a cut of the lounge track (``HOLD_TRACK``) looped for
     ``hold_minutes``; the talk is a wideband call of the first voice pair
-    (:data:`CALL_PAIRS`) for ``talk_minutes``, built like :func:`phone_calls`' calls. For
-    speed, memory and speaker stability on hours of talk (the sentences repeat, so it
-    says nothing about accuracy the short calls do not).
+    (:data:`CALL_PAIRS`) for ``talk_minutes``, built like :func:`phone_calls`' calls from
+    ``_collages`` of each voice: a few minutes of real speech cannot fill hours without
+    repeating, and repeated speech is what the hold-music filter rightly strips. For
+    speed, memory and speaker stability on hours of talk; the short calls measure accuracy.
 
     Returns
     -------
@@ -605,10 +633,9 @@ def long_talk(
     rng = np.random.default_rng([seed, round(talk_minutes * 60), round(hold_minutes * 60), 0x7A1C])
     period = track.audio[: round(30.0 * SAMPLE_RATE)]
     hold = at_level(repeat_loop(period, hold_minutes * 60 * SAMPLE_RATE / period.size), -24.0)
-    events = [
-        replace(e, start=e.start + hold.size)
-        for e in _call_events(rng, (voices[0], voices[1]), talk_minutes * 60.0)
-    ]
+    count = round(talk_minutes * 60 / 4)  # about one new sentence per speaker every 8 s of talk
+    talkers = (_collages(rng, voices[0], count), _collages(rng, voices[1], count))
+    events = [replace(e, start=e.start + hold.size) for e in _call_events(rng, talkers, talk_minutes * 60.0)]
     length = max(e.end for e in events) + _seconds(rng, 0.5, 1.5)
     audio = _mix(events, length, rng)
     audio[: hold.size] += hold

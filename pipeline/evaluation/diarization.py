@@ -134,3 +134,55 @@ def optimal_mapping(
         to_annotation(reference), to_annotation(hypothesis), uem=to_timeline(uem)
     )
     return {str(hyp): str(ref) for hyp, ref in mapping.items()}
+
+
+def hourly_confusion(
+    reference: Sequence[Turn], hypothesis: Sequence[Turn], *, uem: Sequence[tuple[float, float]]
+) -> list[dict[str, float | int]]:
+    """Whether speakers keep their identity through a long recording, hour by hour.
+
+    One mapping of hypothesis to reference speakers is found over the whole recording
+    (``optimal_mapping``); then, in each hour, the share of reference speech (10 ms
+    frames with one reference speaker) not labelled with its own speaker's label
+    (missed, or on a label mapped to someone else or to nobody). A speaker invented
+    as the recording grows, or two swapping labels, shows as confusion rising in the
+    later hours.
+
+    Returns
+    -------
+    list of dict
+        Per hour: ``hour`` (0-based), ``speech_seconds``, ``confusion`` (a share in [0, 1])
+        and ``speakers`` (hypothesis labels with at least 1 % of that hour's speech).
+    """
+    import numpy as np
+
+    mapping = optimal_mapping(reference, hypothesis, uem=uem)
+    end = max((t.end for t in (*reference, *hypothesis)), default=0.0)
+    frames = int(np.ceil(end * 100))
+    ref_labels = sorted({t.speaker for t in reference})
+    hyp_labels = sorted({t.speaker for t in hypothesis})
+    ref_id, ref_count = np.full(frames, -1), np.zeros(frames, dtype=int)
+    for t in reference:
+        ref_id[int(t.start * 100) : int(t.end * 100)] = ref_labels.index(t.speaker)
+        ref_count[int(t.start * 100) : int(t.end * 100)] += 1
+    hyp_ref = np.full(frames, -2)  # reference index the hypothesis label maps to; -1: unmapped
+    hyp_id = np.full(frames, -1)
+    for t in hypothesis:
+        mapped = mapping.get(t.speaker)
+        hyp_ref[int(t.start * 100) : int(t.end * 100)] = ref_labels.index(mapped) if mapped else -1
+        hyp_id[int(t.start * 100) : int(t.end * 100)] = hyp_labels.index(t.speaker)
+    rows = []
+    for hour in range(int(np.ceil(end / 3600))):
+        span = slice(hour * 360_000, min(frames, (hour + 1) * 360_000))
+        single = ref_count[span] == 1
+        wrong = single & (hyp_ref[span] != ref_id[span])
+        active = np.bincount(hyp_id[span][hyp_id[span] >= 0], minlength=len(hyp_labels))
+        rows.append(
+            {
+                "hour": hour,
+                "speech_seconds": float(single.sum()) / 100,
+                "confusion": float(wrong.sum() / max(single.sum(), 1)),
+                "speakers": int((active >= 0.01 * max(active.sum(), 1)).sum()),
+            }
+        )
+    return rows

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import load_config
-from pipeline.evaluation.diarization import COLLARS
+from pipeline.evaluation.conversations import conversation_references, interview, long_talk, phone_calls
+from pipeline.evaluation.diarization import COLLARS, hourly_confusion, score_diarization
 from pipeline.evaluation.music import music_counts
 from pipeline.evaluation.recordings import live_room, long_reference, write_warmup_clip
 from pipeline.evaluation.references import Reference, real_references
@@ -46,11 +47,20 @@ class Plan:
         Add the real recordings as they are.
     quick : bool
         One short (~1 minute) live room, no real recordings, no scaling series, no warm-up.
+    calls : int
+        Generated two-party calls of real voices (even: wideband, odd: telephone).
+    interview_minutes : float
+        Length of the host-with-backchannels interview, minutes (0: none).
     scaling_minutes : tuple of float
         Lengths of the scaling series, minutes (ours only: the baselines would need
         hours of decoding music).
     loop_fraction : float
         Share of each scaling recording that is hold music.
+    talk_minutes : tuple of float
+        Lengths of the long-talk series: two people talking after a looping hold
+        track, minutes of talk (ours only).
+    talk_hold_minutes : float
+        Length of that hold track, minutes.
     seed : int
         The same seed builds the same recordings.
     config : str
@@ -60,8 +70,12 @@ class Plan:
     rooms: int = 2
     real: bool = True
     quick: bool = False
+    calls: int = 4
+    interview_minutes: float = 6.0
     scaling_minutes: tuple[float, ...] = (5.0, 60.0, 180.0)
     loop_fraction: float = 0.99
+    talk_minutes: tuple[float, ...] = (20.0,)
+    talk_hold_minutes: float = 45.0
     seed: int = 0
     config: str = "default"
 
@@ -105,6 +119,7 @@ def evaluate(plan: Plan, *, work: Path, progress: Callable[[str], None] = logger
         scores.extend(score_output(by_name[o.name], o, metrics=metrics) for o in run.outputs)
     summary, compared = _compare(scores, kinds=sorted({r.kind for r in references}))
     scaling = [] if plan.quick else _scaling(plan, work, warmup, progress)
+    talk_scaling = [] if plan.quick else _talk_scaling(plan, work, warmup, progress)
     return {
         "schema": SCHEMA,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -129,6 +144,7 @@ def evaluate(plan: Plan, *, work: Path, progress: Callable[[str], None] = logger
         "summary": summary,
         "ratios": compared,
         "scaling": scaling,
+        "talk_scaling": talk_scaling,
         "total_seconds": time.perf_counter() - began,
     }
 
@@ -158,7 +174,14 @@ def _build_set(plan: Plan, work: Path) -> list[Reference]:
     if plan.quick:
         return [live_room(0, work, seed=plan.seed, short=True)]
     rooms = [live_room(i, work, seed=plan.seed) for i in range(plan.rooms)]
-    return rooms + (real_references() if plan.real else [])
+    talks = phone_calls(work, seed=plan.seed, count=plan.calls)
+    if plan.interview_minutes > 0:
+        try:
+            talks.append(interview(work, minutes=plan.interview_minutes, seed=plan.seed).reference)
+        except FileNotFoundError as err:
+            logger.info("interview skipped: %s", err)
+    real = real_references() + conversation_references() if plan.real else []
+    return rooms + talks + real
 
 
 def _compare(scores: Sequence[RecordingScore], *, kinds: Sequence[str]) -> tuple[dict, dict]:
@@ -201,6 +224,45 @@ def _scaling(plan: Plan, work: Path, warmup: Path | None, progress: Callable[[st
             }
         )
         reference.path.unlink(missing_ok=True)  # hours of FLAC: do not leave them behind
+    return rows
+
+
+def _talk_scaling(plan: Plan, work: Path, warmup: Path | None, progress: Callable[[str], None]) -> list[dict]:
+    """Long two-person talk after a hold loop: speed, memory, speakers found and their stability."""
+    rows = []
+    for minutes in plan.talk_minutes:
+        progress(f"long talk: {plan.talk_hold_minutes:g} min hold + {minutes:g} min talk")
+        reference = measure(
+            long_talk, work, talk_minutes=minutes, hold_minutes=plan.talk_hold_minutes, seed=plan.seed
+        ).value
+        if reference is None:
+            logger.info("long talk skipped: its voices or hold track are not in the shared data")
+            continue
+        measured = measure(
+            run_system, "ours", [(reference.name, reference.path)], config_name=plan.config, warmup=warmup
+        )
+        output = measured.value.outputs[0]
+        whole = ((0.0, reference.duration),)
+        collar = {s.collar: s.der for s in score_diarization(reference.turns, output.turns, uem=whole)}
+        rows.append(
+            {
+                "talk_minutes": minutes,
+                "hold_minutes": plan.talk_hold_minutes,
+                "audio_seconds": reference.duration,
+                "seconds": output.seconds,
+                "rtf": output.seconds / reference.duration,
+                "cpu_rtf": output.cpu_seconds / reference.duration,
+                "stage_rtf": {k: v / reference.duration for k, v in output.timings.items()},
+                "talk_stage_rtf": {k: v / (minutes * 60) for k, v in output.timings.items()},
+                "peak_rss_mb": measured.peak_rss_mb,
+                "speakers_true": len({t.speaker for t in reference.turns}),
+                "speakers_found": len({t.speaker for t in output.turns}),
+                "der_c0.5": collar[0.5],
+                "hourly": hourly_confusion(reference.turns, output.turns, uem=whole),
+                "load_seconds": measured.value.load_seconds,
+            }
+        )
+        reference.path.unlink(missing_ok=True)
     return rows
 
 

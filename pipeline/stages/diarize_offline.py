@@ -23,7 +23,7 @@ The result is pyannote's own ``DiarizeOutput``, as the hub's pipelines return it
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,9 +40,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Hook = Callable[[float], None]
-"""Progress callback: fraction of the work done, in [0, 1]."""
-
 
 class OfflineDiarization:
     """segmentation-3.0 + CAM++ + clustering; called like a pyannote ``SpeakerDiarization``.
@@ -56,13 +53,13 @@ class OfflineDiarization:
     rules
         Clustering thresholds.
     segmentation_step
-        Chunk step as a fraction of the chunk (0.5: chunks overlap by half).
+        Chunk step as a fraction of the chunk (0.25: each second is in four chunks).
     embedding_speech
         Most seconds of one local speaker that are embedded per chunk.
-    min_embedding_speech
-        Least seconds of speech that give an embedding.
     segmentation_batch_size, embedding_batch_size
         Chunks per segmentation pass; embeddings per CAM++ pass.
+    min_embedding_speech
+        Least seconds of speech that give an embedding.
     """
 
     def __init__(
@@ -71,11 +68,11 @@ class OfflineDiarization:
         embedding: CAMPPlus,
         *,
         rules: ClusteringConfig,
-        segmentation_step: float = 0.25,
-        embedding_speech: float = 3.0,
+        segmentation_step: float,
+        embedding_speech: float,
+        segmentation_batch_size: int,
+        embedding_batch_size: int,
         min_embedding_speech: float = 0.25,
-        segmentation_batch_size: int = 32,
-        embedding_batch_size: int = 32,
     ) -> None:
         from pyannote.audio import Inference
 
@@ -118,7 +115,6 @@ class OfflineDiarization:
         num_speakers: int | None = None,
         min_speakers: int | None = None,
         max_speakers: int | None = None,
-        hook: Hook | None = None,
     ) -> DiarizeOutput:
         """Diarize ``file = {"waveform": (1, samples) float tensor at 16 kHz, "sample_rate": 16000}``.
 
@@ -133,15 +129,13 @@ class OfflineDiarization:
         from pyannote.core import Annotation
 
         frames = self._segmentation.model.receptive_field
-        segmentations: SlidingWindowFeature = self._segmentation(  # type: ignore[assignment]  # one output
-            file, hook=None if hook is None else lambda completed, total: hook(0.3 * completed / total)
-        )
+        segmentations: SlidingWindowFeature = self._segmentation(file)  # type: ignore[assignment]  # one output
         count = SpeakerDiarizationMixin.speaker_count(segmentations, frames, warm_up=(0.0, 0.0))
         if np.nanmax(count.data, initial=0.0) == 0.0:
             return DiarizeOutput(Annotation(), Annotation(), np.zeros((0, EMBEDDING_DIM)))
         activity = segmentations.data  # (chunks, frames, local speakers), 0/1
         alone = activity * (activity.sum(axis=2, keepdims=True) == 1)
-        embeddings = self.embed_local_speakers(file["waveform"], segmentations, alone, frames, hook=hook)
+        embeddings = self.embed_local_speakers(file["waveform"], segmentations, alone, frames)
         # Chunks overlap, so each second is heard in several: count it once.
         seconds = frame_seconds(segmentations, frames)[:, :, None]
         hard, centre = cluster_local_speakers(
@@ -151,7 +145,7 @@ class OfflineDiarization:
             self.rules,
             num_speakers=num_speakers,
             min_speakers=min_speakers or 1,
-            max_speakers=max_speakers or 20,
+            max_speakers=max_speakers,
         )
         regular, exclusive = reconstruct(segmentations, hard, count)
         if num_speakers is None:
@@ -179,8 +173,6 @@ class OfflineDiarization:
         segmentations: SlidingWindowFeature,
         alone: np.ndarray,
         frames: SlidingWindow,
-        *,
-        hook: Hook | None = None,
     ) -> np.ndarray:
         """CAM++ embedding of each (chunk, local speaker) from the frames where they speak alone.
 
@@ -216,8 +208,6 @@ class OfflineDiarization:
             where.append((c, s))
             if len(batch) == self.embedding_batch_size:
                 self._embed_batch(batch, where, out)
-                if hook is not None:
-                    hook(0.3 + 0.7 * (c + 1) / chunks)
         if batch:
             self._embed_batch(batch, where, out)
         linked = links[..., 0] >= 0

@@ -81,7 +81,7 @@ def agglomerate(
     *,
     num_speakers: int | None = None,
     min_speakers: int = 1,
-    max_speakers: int = 20,
+    max_speakers: int | None = None,
 ) -> np.ndarray:
     """Cluster reliable embeddings into speakers (steps 1 and 2 of the module docstring).
 
@@ -94,7 +94,7 @@ def agglomerate(
     rules
         Thresholds.
     num_speakers, min_speakers, max_speakers
-        Exact count, or bounds on the count the thresholds find.
+        Exact count, or bounds on the count the thresholds find (``max_speakers`` None: none).
 
     Returns
     -------
@@ -110,7 +110,7 @@ def agglomerate(
     labels = _relabel(fcluster(tree, 1.0 - rules.threshold, criterion="distance"))
     labels = merge_similar_clusters(embeddings, labels, weights, rules)
     found = int(labels.max()) + 1
-    bounded = min(max(found, min_speakers), max_speakers, n)
+    bounded = min(max(found, min_speakers), max_speakers or n, n)
     if bounded != found:
         labels = _relabel(fcluster(tree, bounded, criterion="maxclust"))
     return labels
@@ -251,7 +251,7 @@ def cluster_local_speakers(
     *,
     num_speakers: int | None = None,
     min_speakers: int = 1,
-    max_speakers: int = 20,
+    max_speakers: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Speakers of every (chunk, local speaker): the four steps of the module docstring.
 

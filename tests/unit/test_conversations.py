@@ -227,3 +227,20 @@ def test_conversation_references() -> None:
     for reference in references.values():
         assert reference.kind == "real"
         assert all(0.0 <= t.start < t.end <= reference.duration for t in reference.turns)
+
+
+@needs_voices
+def test_long_talk_is_hold_music_then_two_voices_that_never_loop(tmp_path: Path) -> None:
+    from pipeline.evaluation.conversations import long_talk
+
+    talk = long_talk(tmp_path, talk_minutes=1.0, hold_minutes=0.5)
+    if talk is None:
+        pytest.skip("the lounge hold track is not in ../shared/data/music")
+    assert talk.music == ((0.0, 30.0),)
+    assert min(t.start for t in talk.turns) >= 30.0
+    assert len({t.speaker for t in talk.turns}) == 2
+    audio, rate = sf.read(talk.path, dtype="float32")
+    assert rate == SAMPLE_RATE and talk.duration == pytest.approx(audio.size / rate)
+    # No two sentences of a speaker are the same audio (collages, not reused clips).
+    lengths = [round((t.end - t.start) * 100) for t in talk.turns if t.end - t.start > 1.0]
+    assert len(set(lengths)) > 0.8 * len(lengths)
