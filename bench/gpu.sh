@@ -3,8 +3,13 @@
 #
 #   bench/gpu.sh prepare   # here (has PyPI): wheels for the GPU machine's Python 3.12 into
 #                          # .whl/, model layouts + tokenizers + the sample into .benchdata/
+#   bench/gpu.sh data      # only the .benchdata/ part of prepare (no download); BENCHDATA=DIR moves it
 #   bench/gpu.sh run       # on the GPU machine (or here, with PYTHON=.venv/bin/python): device
-#                          # facts, then bench/gpu_bench.py (extra arguments go to it)
+#                          # facts, `speechpipe doctor`, then bench/gpu_bench.py (extra arguments go to it)
+#
+# Dry run on a CPU-only machine (under 3 minutes on 2 cores; results elsewhere than bench/results):
+#   export BENCHDATA=/tmp/gpu-dry/data OUT=/tmp/gpu-dry PYTHON=.venv/bin/python
+#   bash bench/gpu.sh data && bash bench/gpu.sh run --device cpu --minutes 1 --cpu-seconds 20 --max-new-tokens 8
 #
 # On a lent GPU machine (see the device tool): run with carry [".whl", ".benchdata"]:
 #   bash bench/gpu.sh run
@@ -20,11 +25,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-run}
 PY=${PYTHON:-python3}
+VENV_PY=.venv/bin/python
+DATA=${BENCHDATA:-.benchdata}  # model layouts, tokenizers, the sample: written by prepare (or data), read by run
 
 if [[ $MODE == prepare ]]; then
-    VENV_PY=.venv/bin/python
-    rm -rf .whl .benchdata && mkdir -p .whl .benchdata
-    grep -qxF '/.benchdata/' .git/info/exclude 2>/dev/null || echo '/.benchdata/' >> .git/info/exclude
+    rm -rf .whl && mkdir -p .whl
     # What the GPU image lacks (its package list: the device README's KINDS.md). Pure-Python
     # where possible; torchcodec is left out (pyannote only warns; we hand it waveforms).
     $VENV_PY -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
@@ -40,9 +45,16 @@ if [[ $MODE == prepare ]]; then
         opentelemetry-exporter-otlp==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2 \
         opentelemetry-exporter-otlp-proto-grpc==1.45.2 opentelemetry-exporter-otlp-proto-common==1.45.2 \
         opentelemetry-exporter-otlp-common==0.66b2 opentelemetry-exporter-http-transport==0.66b2
-    $VENV_PY - <<'PYEOF'
+fi
+if [[ $MODE == prepare || $MODE == data ]]; then  # data: only this part, no download (a CPU dry run)
+    rm -rf "$DATA" && mkdir -p "$DATA"
+    if [[ $DATA == .benchdata ]]; then
+        EXCLUDE=$(git rev-parse --git-path info/exclude) && mkdir -p "$(dirname "$EXCLUDE")"
+        grep -qxF '/.benchdata/' "$EXCLUDE" 2>/dev/null || echo '/.benchdata/' >> "$EXCLUDE"
+    fi
+    BENCHDATA=$DATA $VENV_PY - <<'PYEOF'
 """Write each Whisper model's layout (names, shapes, dtypes; small values verbatim) and side files."""
-import base64, json, shutil, struct
+import base64, json, os, shutil, struct
 from pathlib import Path
 from pipeline.models import resolve_model
 
@@ -51,7 +63,7 @@ def read_string(f):
 
 for name in ("tiny.en", "base"):
     folder, _ = resolve_model(name, models_dir=Path("models"))
-    out = Path(".benchdata") / name; out.mkdir(parents=True)
+    out = Path(os.environ["BENCHDATA"]) / name; out.mkdir(parents=True)
     with open(folder / "model.bin", "rb") as f:
         (version,) = struct.unpack("I", f.read(4)); spec = read_string(f)
         (revision,) = struct.unpack("I", f.read(4)); (count,) = struct.unpack("I", f.read(4))
@@ -69,11 +81,13 @@ for name in ("tiny.en", "base"):
         if side.name != "model.bin":
             shutil.copy(side, out / side.name)
 import pyannote.audio
-shutil.copy(Path(pyannote.audio.__file__).parent / "sample" / "sample.wav", ".benchdata/sample.wav")
+shutil.copy(Path(pyannote.audio.__file__).parent / "sample" / "sample.wav", Path(os.environ["BENCHDATA"]))
 PYEOF
-    gzip -9 .benchdata/*/*.json .benchdata/*/*.txt  # tokenizers compress ~4x; the carry is tight
-    du -sh .whl .benchdata
-    echo "carry: .whl .benchdata ($(du -cm .whl .benchdata | tail -1 | cut -f1) MiB; keep the whole tree < 64 MiB)"
+    gzip -9 "$DATA"/*/*.json "$DATA"/*/*.txt  # tokenizers compress ~4x; the carry is tight
+    if [[ $MODE == prepare ]]; then
+        du -sh .whl "$DATA"
+        echo "carry: .whl $DATA ($(du -cm .whl "$DATA" | tail -1 | cut -f1) MiB; keep the whole tree < 64 MiB)"
+    fi
     exit 0
 fi
 
@@ -88,7 +102,7 @@ mkdir -p "$OUTDIR"
     echo "== packages"; $PY -m pip list 2>/dev/null | grep -iE 'torch|ctranslate|faster|pyannote|nvidia|onnxruntime' || true
 } > "$OUTDIR/device.txt" 2>&1
 cat "$OUTDIR/device.txt"
-find .benchdata -name '*.gz' -exec gunzip -f {} + 2>/dev/null || true
+find "$DATA" -name '*.gz' -exec gunzip -f {} + 2>/dev/null || true
 if [[ -d .whl ]] && ! $PY -c "import ctranslate2, pyannote.audio" 2>/dev/null; then
     $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
     export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
@@ -99,6 +113,11 @@ if ! $PY -c "import av" 2>/dev/null; then
     mkdir -p /tmp/avstub/av && echo '"""Stand-in: this benchmark never decodes files."""' > /tmp/avstub/av/__init__.py
     export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}/tmp/avstub
 fi
+# On a GPU machine with no libcublas.so.12, let CUDA 13's cuBLAS stand in (pipeline/gpu_libs.py),
+# so the run measures whether it works; doctor reports what was loaded, from where.
+if command -v nvidia-smi >/dev/null; then export SPEECHPIPE_CUBLAS_SHIM=${SPEECHPIPE_CUBLAS_SHIM:-1}; fi
+{ echo "== speechpipe doctor"; $PY -m pipeline.cli doctor || echo "(doctor failed: exit $?)"; } >> "$OUTDIR/device.txt" 2>&1
+sed -n '/^== speechpipe doctor/,$p' "$OUTDIR/device.txt"
 export PYTHONUNBUFFERED=1
 shift || true
-$PY bench/gpu_bench.py --out "$OUTDIR" "$@" 2>&1 | tee "$OUTDIR/log.txt"
+$PY bench/gpu_bench.py --data "$DATA" --out "$OUTDIR" "$@" 2>&1 | tee "$OUTDIR/log.txt"

@@ -14,8 +14,10 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.batch_cli import add_batch_parser
+from pipeline.doctor_cli import add_doctor_parser
 from pipeline.errors import PipelineError
 from pipeline.evaluation.cli import add_eval_parser
+from pipeline.heap import limit_arenas
 from pipeline.models_cli import add_models_parser
 
 logger = logging.getLogger("pipeline")
@@ -37,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_batch_parser(commands)
     add_models_parser(commands)
     add_eval_parser(commands)
+    add_doctor_parser(commands)
     return parser
 
 
@@ -167,6 +170,7 @@ def _print_summary(result, out_dir: Path) -> None:  # type: ignore[no-untyped-de
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``speechpipe`` console script; returns the exit code."""
+    limit_arenas()  # before torch, onnxruntime and CTranslate2 start their threads
     parser = build_parser()
     args = parser.parse_args(argv)
     verbose = getattr(args, "verbose", False)

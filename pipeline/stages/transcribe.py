@@ -29,6 +29,7 @@ import numpy as np
 from pipeline.config import AsrConfig
 from pipeline.device import resolve_ctranslate2_device, run_halving_batch
 from pipeline.errors import ConfigError
+from pipeline.gpu_libs import preload_cuda_libraries
 from pipeline.models import resolve_model
 from pipeline.timeline import KeptTimeline
 from pipeline.types import ModelIdentity, Segment, Word
@@ -66,6 +67,9 @@ class Transcriber:
         self.config = config
         self.batch_size = config.batch_size
         self.device = resolve_ctranslate2_device(config.device)
+        if self.device == "cuda":
+            # CTranslate2 dlopens libcublas.so.12 by name: load the pip wheel's (or the shim) first.
+            preload_cuda_libraries()
         try:
             self._load(path, self.device)
         except RuntimeError as err:
@@ -77,8 +81,8 @@ class Transcriber:
             if config.device == "cuda":
                 raise ConfigError(
                     f"asr.device cuda: CTranslate2 cannot run on this GPU ({reason}); "
-                    "install the CUDA 12 libraries it loads (pip install nvidia-cublas-cu12 "
-                    "nvidia-cudnn-cu12), or use --device cpu"
+                    "install the CUDA 12 libraries it loads (pip install 'speechpipe[gpu]'; "
+                    "`speechpipe doctor` shows what is missing), or use --device cpu"
                 ) from None
             logger.warning("ASR: CTranslate2 cannot use the GPU (%s); falling back to the CPU", reason)
             self.device = "cpu"
