@@ -116,7 +116,7 @@ class ClusteringConfig(_Strict):
     """
 
     threshold: float = Field(
-        0.42, ge=-1, le=1, description="clusters stop merging below this mean pairwise similarity"
+        0.5, ge=-1, le=1, description="clusters stop merging below this mean pairwise similarity"
     )
     centroid_threshold: float = Field(
         0.6, ge=-1, le=1, description="two clusters merge at this centroid cosine"

@@ -31,6 +31,7 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+import math
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -94,6 +95,7 @@ I.", "Well,", "At least,", "you know,"."""
 _FRAME = SAMPLE_RATE // 50  # 20 ms analysis frames
 _QUIET = 0.1  # a frame is a pause below this fraction of the 95th-percentile frame RMS
 _PAD = 0.04  # seconds kept either side of a speech run: weak onsets and tails sit under the threshold
+_SHORTEST_SENTENCE_S = 0.6  # a collage sentence is at least two 0.3 s pieces
 _JITTER_DB = 3.0  # every placed piece gets a gain of +-this, so reused pieces are not bit-identical
 _NOISE_FLOOR_DB = -60.0  # line noise under everything, dBFS RMS: silence is never digital zero
 _BACKCHANNEL_P = 0.25  # chance that the listener murmurs at a sentence of a call
@@ -745,14 +747,14 @@ def interview(
 ) -> Interview:
     """A guest talking for ``minutes`` and a host with another voice, written to ``folder``.
 
-    The guest (:data:`INTERVIEW_GUEST`) reads its sentences in shuffled rounds (+-3 dB
-    each time) with pauses of 0.3-0.9 s (15 %: 1-2 s). The host (Sheila of pyannote's
-    sample, :data:`HOST_VOICE`) asks a phrase (1.5-2.2 s, :data:`HOST_QUESTIONS`) in a
-    pause every 45-120 s (the first 20-45 s in) and murmurs (:data:`HOST_MURMURS`) when
-    behind a drawn share of 3.5-4.5 % of the talk (questions count; none is asked past
-    6 %): in turn in the pause after a sentence and starting 0.1-0.5 s before the
-    sentence ends. A right answer has two
-    speakers, the guest on one label.
+    The guest (:data:`INTERVIEW_GUEST`) talks in collages of its real speech (see
+    :func:`_collages`: the voice, never a loop), +-3 dB each sentence, with pauses of
+    0.3-0.9 s (15 %: 1-2 s). The host (Sheila of pyannote's sample, :data:`HOST_VOICE`)
+    asks a phrase (1.5-2.2 s, :data:`HOST_QUESTIONS`) in a pause every 45-120 s (the
+    first 20-45 s in) and murmurs (:data:`HOST_MURMURS`) when behind a drawn share of
+    3.5-4.5 % of the talk (questions count; none is asked past 6 %): in turn in the
+    pause after a sentence and starting 0.1-0.5 s before the sentence ends. A right
+    answer has two speakers, the guest on one label.
 
     Parameters
     ----------
@@ -784,6 +786,9 @@ def interview(
     if host is None:
         raise FileNotFoundError("pyannote.audio's sample.wav (the interview's host) not found: install it")
     rng = np.random.default_rng([seed, round(minutes * 600), 0x1E7])
+    # Collages, not the clip's sentences in rounds: a reader repeating the same few
+    # sentences verbatim is a loop, which the hold-music filter rightly strips.
+    guest = _collages(rng, guest, math.ceil(minutes * 60.0 / _SHORTEST_SENTENCE_S) + 1)
     said, asked, murmured = _interview_events(rng, guest, host, minutes * 60.0)
     events = said + asked + murmured
     length = max(e.end for e in events) + _seconds(rng, 0.5, 1.5)

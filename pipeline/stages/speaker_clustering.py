@@ -19,7 +19,9 @@ every rule is unit-tested on synthetic embeddings.
 3. **Assignment.** Every embedding, short ones included, goes to its most similar
    centroid, with the constraint that two local speakers of one chunk (which the
    segmentation model heard as different people) take different speakers
-   (Hungarian algorithm per chunk). Centroids of everything assigned are surer than
+   (Hungarian algorithm per chunk), unless a sure embedding would be forced onto a
+   speaker it does not resemble (one voice the segmentation model split in two:
+   :func:`assign`). Centroids of everything assigned are surer than
    those of step 1, and may show two clusters to be one voice heard two ways (a
    caller who walks away from the phone: each window is noisy, the averages
    agree): such clusters merge (``centroid_threshold``) and the assignment is redone.
@@ -154,8 +156,18 @@ def merge_similar_clusters(
     return labels
 
 
-def assign(embeddings: np.ndarray, centre: np.ndarray) -> np.ndarray:
+def assign(
+    embeddings: np.ndarray, centre: np.ndarray, clean_speech: np.ndarray, rules: ClusteringConfig
+) -> np.ndarray:
     """Give each local speaker of each chunk a speaker, never one speaker twice per chunk (step 3).
+
+    The one rule gives way where the segmentation model split one voice in two: a
+    local speaker with a sure embedding (at least ``min_cluster_speech`` seconds alone)
+    that the rule would force onto a speaker it resembles less than ``threshold`` keeps
+    its most similar speaker instead. Forced there, it would give that speaker another
+    voice's speech and drag its centroid towards that voice (a quiet host into the
+    guest's); short local speakers (a murmur over the guest's last word) have noisy
+    embeddings, and the rule keeps them apart.
 
     Parameters
     ----------
@@ -163,6 +175,10 @@ def assign(embeddings: np.ndarray, centre: np.ndarray) -> np.ndarray:
         Shape ``(chunks, local_speakers, dim)``, unit rows; NaN rows have no embedding.
     centre
         Speaker centroids, shape ``(k, dim)``, unit rows.
+    clean_speech
+        Seconds each local speaker speaks alone in its chunk, shape ``(chunks, local_speakers)``.
+    rules
+        ``threshold`` and ``min_cluster_speech``.
 
     Returns
     -------
@@ -175,11 +191,17 @@ def assign(embeddings: np.ndarray, centre: np.ndarray) -> np.ndarray:
     for c in np.flatnonzero(valid.any(axis=1)):
         rows = np.flatnonzero(valid[c])
         similarity = embeddings[c, rows] @ centre.T
+        closest = np.argmax(similarity, axis=1)
         if rows.size <= centre.shape[0]:
             picked_rows, picked = linear_sum_assignment(similarity, maximize=True)
-            out[c, rows[picked_rows]] = picked
+            split_voice = (
+                (picked != closest[picked_rows])
+                & (similarity[picked_rows, picked] < rules.threshold)
+                & (clean_speech[c, rows[picked_rows]] >= rules.min_cluster_speech)
+            )
+            out[c, rows[picked_rows]] = np.where(split_voice, closest[picked_rows], picked)
         else:  # more voices in the chunk than speakers in the recording
-            out[c, rows] = np.argmax(similarity, axis=1)
+            out[c, rows] = closest
     return out
 
 
@@ -298,7 +320,7 @@ def cluster_local_speakers(
         max_speakers=max_speakers,
     )
     centre = centroids(train, labels, weights)
-    hard = assign(unit_embeddings, centre)
+    hard = assign(unit_embeddings, centre, clean_speech, rules)
     if num_speakers is None:
         # Every embedding is now placed: centroids of all of them are surer than those of
         # the reliable ones alone, which may show two clusters to be one voice. Small
@@ -312,7 +334,7 @@ def cluster_local_speakers(
             if merged.max() == hard.max():
                 break
             centre = centroids(unit_embeddings[used], merged, clean_speech[used] + 0.01)
-            hard = assign(unit_embeddings, centre)
+            hard = assign(unit_embeddings, centre, clean_speech, rules)
         while centre.shape[0] > 1:  # dissolve the speaker with least speech while under the floor
             assigned = hard >= 0
             total = np.bincount(hard[assigned], weights=speech[assigned], minlength=centre.shape[0])

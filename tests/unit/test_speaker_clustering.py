@@ -54,12 +54,20 @@ def test_two_voices_in_turn_are_two_speakers_and_one_per_chunk_slot() -> None:
     assert (hard[:, 2] == UNASSIGNED).all()
 
 
-def test_local_speakers_of_one_chunk_never_share_a_speaker() -> None:
+def test_local_speakers_of_one_chunk_share_a_speaker_only_when_one_voice_was_split() -> None:
     centre = unit(np.array([[1.0, 0.0], [0.0, 1.0]]))
-    # Both local speakers look like the first voice; the second must still go elsewhere.
-    embeddings = np.array([[[1.0, 0.1], [0.9, 0.2], [np.nan, np.nan]]])
-    hard = assign(embeddings, centre)
-    assert sorted(hard[0, :2]) == [0, 1] and hard[0, 2] == UNASSIGNED
+    # Both local speakers look like the first voice: one sure, one a short murmur.
+    embeddings = np.array([[unit(np.array([1.0, 0.1])), unit(np.array([0.9, 0.2])), [np.nan, np.nan]]])
+    short_murmur = np.array([[3.0, 0.3, 0.0]])
+    hard = assign(embeddings, centre, short_murmur, RULES)
+    assert sorted(hard[0, :2]) == [0, 1] and hard[0, 2] == UNASSIGNED  # kept apart: the murmur is noisy
+    both_sure = np.array([[3.0, 2.0, 0.0]])
+    hard = assign(embeddings, centre, both_sure, RULES)
+    assert list(hard[0, :2]) == [0, 0]  # one voice split in two: the second resembles speaker 1 too little
+    # A sure second voice that does resemble speaker 1 (two people talking at once) goes there.
+    overlap = np.array([[unit(np.array([1.0, 0.1])), unit(np.array([0.8, 0.6])), [np.nan, np.nan]]])
+    hard = assign(overlap, centre, both_sure, RULES)
+    assert list(hard[0, :2]) == [0, 1]
 
 
 def test_small_distinct_cluster_stays_a_speaker_and_a_small_similar_one_merges() -> None:
