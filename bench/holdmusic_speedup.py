@@ -4,9 +4,9 @@ Issue 3's speed target: with 30 % of a recording looping music, the pipeline wit
 the filter is at least 25 % faster than with it off. For each hold track below, a
 recording opens with the track looped for ``--music-share`` of its length, music
 6 dB under the speech; ``--speech-seconds`` of real speech follow
-(``pipeline.scenarios.speech_clips`` in a seeded order):
+(``pipeline.evaluation.scenarios.speech_clips`` in a seeded order):
 
-- ``synth``: a seeded synthesized loop (``pipeline.scenarios.synth_loop``);
+- ``synth``: a seeded synthesized loop (``pipeline.evaluation.scenarios.synth_loop``);
 - ``lounge``: 20 s of Kevin MacLeod's *Vibe Ace*, the realistic hold track;
 - ``lofi-house``: pygame's low-fidelity house loop;
 - ``piano``: a solo piano clip;
@@ -49,13 +49,20 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.cache import StageCache
-from pipeline.config import Config, load_config
+from pipeline.core.config import Config, load_config
+from pipeline.core.types import RecordingResult
 from pipeline.evaluation.harness import code_provenance
 from pipeline.evaluation.recordings import HOLD_TRACK, at_level
-from pipeline.runner import LoadedModels, process_recording
-from pipeline.scenarios import SAMPLE_RATE, SHARED_DATA, read_clip, repeat_loop, speech_clips, synth_loop
-from pipeline.types import RecordingResult
+from pipeline.evaluation.scenarios import (
+    SAMPLE_RATE,
+    SHARED_DATA,
+    read_clip,
+    repeat_loop,
+    speech_clips,
+    synth_loop,
+)
+from pipeline.run.cache import StageCache
+from pipeline.run.runner import LoadedModels, process_recording
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ Modules, one job each:
 - ``transcript``: WER on Whisper-normalised text (jiwer), words inside music;
 - ``music``: hold-music frame F1 and speech lost;
 - ``references``: the reference of one recording, and the real recordings as they are;
-- ``liveroom``: labelled "live room" recordings built from ``pipeline.scenarios`` parts;
+- ``liveroom``: labelled "live room" recordings built from ``pipeline.evaluation.scenarios`` parts;
 - ``systems``: the pipeline and the baselines, run inside a measured child process;
 - ``resources``: run a measurement in its own child process, with its peak RSS;
 - ``harness``: the whole evaluation, scored and compared; ``report``: JSON and Markdown;

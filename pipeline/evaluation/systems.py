@@ -4,7 +4,7 @@
 - ``keep-music``: the same pipeline with ``hold_music.strip: off`` (``--keep-music``);
 - ``plain-whisper``: ``faster_whisper.WhisperModel(...).transcribe(path)`` over the
   whole file with its defaults (no VAD filter, beam 5) plus word timestamps, the
-  same model files as the pipeline (``pipeline.models.resolve_model``).
+  same model files as the pipeline (``pipeline.models.registry.resolve_model``).
 
 Model loading is timed apart from processing. Each system first processes a short
 warm-up clip (when given), so one-off first-call costs (ONNX sessions, allocator
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pipeline.types import SpeakerStats, Turn, Word
+from pipeline.core.types import SpeakerStats, Turn, Word
 
 logger = logging.getLogger(__name__)
 
@@ -117,9 +117,9 @@ def run_system(
 
 
 def _pipeline(system: System, config_name: str):  # type: ignore[no-untyped-def]
-    from pipeline.cache import StageCache
-    from pipeline.config import load_config
-    from pipeline.runner import LoadedModels, process_recording
+    from pipeline.core.config import load_config
+    from pipeline.run.cache import StageCache
+    from pipeline.run.runner import LoadedModels, process_recording
 
     overrides = {"hold_music.strip": "off"} if system == "keep-music" else {}
     config = load_config(config_name, **overrides)
@@ -148,10 +148,10 @@ def _pipeline(system: System, config_name: str):  # type: ignore[no-untyped-def]
 def _plain_whisper(config_name: str):  # type: ignore[no-untyped-def]
     from faster_whisper import WhisperModel
 
-    from pipeline.audio import probe
-    from pipeline.config import load_config
-    from pipeline.device import resolve_ctranslate2_device
-    from pipeline.models import resolve_model
+    from pipeline.core.config import load_config
+    from pipeline.io.audio import probe
+    from pipeline.models.device import resolve_ctranslate2_device
+    from pipeline.models.registry import resolve_model
 
     config = load_config(config_name)
     folder, _ = resolve_model(config.asr.model, models_dir=config.models_dir)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.errors import ConfigError
-from pipeline.types import RecordingResult
+from pipeline.core.errors import ConfigError
+from pipeline.core.types import RecordingResult
 
 Writer = Callable[[RecordingResult, Path], Path]
 """``writer(result, out_dir) -> path written``."""

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import __version__
+from pipeline.core.types import RecordingResult, Region
+from pipeline.io.atomic import atomic_write_text
 from pipeline.report import register_writer
-from pipeline.report.atomic import atomic_write_text
 from pipeline.report.summary import clock
-from pipeline.stages.metrics import FloorTurn, result_floor_turns
-from pipeline.types import RecordingResult, Region
+from pipeline.stages.metrics.conversation import FloorTurn, result_floor_turns
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

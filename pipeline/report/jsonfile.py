@@ -7,10 +7,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pipeline.core.serialize import result_to_dict
+from pipeline.core.types import RecordingResult
+from pipeline.io.atomic import atomic_write_text
 from pipeline.report import register_writer
-from pipeline.report.atomic import atomic_write_text
-from pipeline.serialize import result_to_dict
-from pipeline.types import RecordingResult
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "result.schema.json"
 

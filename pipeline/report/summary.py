@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from pipeline.types import RecordingResult
+from pipeline.core.types import RecordingResult
 
 
 def clock(seconds: float) -> str:

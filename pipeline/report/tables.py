@@ -7,10 +7,10 @@ import dataclasses
 import io
 from pathlib import Path
 
+from pipeline.core.serialize import to_jsonable
+from pipeline.core.types import RecordingResult, SpeakerStats
+from pipeline.io.atomic import atomic_write_text
 from pipeline.report import register_writer
-from pipeline.report.atomic import atomic_write_text
-from pipeline.serialize import to_jsonable
-from pipeline.types import RecordingResult, SpeakerStats
 
 MUSIC_COLUMNS = ("start", "end", "kind", "period", "repeats", "confidence")
 

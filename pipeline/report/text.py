@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.core.timefmt import clock, short_duration, subtitle_stamp
+from pipeline.core.types import RecordingResult, Region, Segment
+from pipeline.io.atomic import atomic_write_text
 from pipeline.report import register_writer
-from pipeline.report.atomic import atomic_write_text
-from pipeline.report.timefmt import clock, short_duration, subtitle_stamp
-from pipeline.types import RecordingResult, Region, Segment
 
 
 def music_line(region: Region) -> str:

@@ -13,11 +13,11 @@ import io
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError
+from pipeline.core.errors import ConfigError
+from pipeline.core.types import RecordingResult
+from pipeline.io.atomic import atomic_write_bytes, atomic_write_text
 from pipeline.report import register_writer
-from pipeline.report.atomic import atomic_write_bytes, atomic_write_text
-from pipeline.stages.metrics import FloorTurn, result_floor_turns
-from pipeline.types import RecordingResult
+from pipeline.stages.metrics.conversation import FloorTurn, result_floor_turns
 
 COLUMNS = (
     "speaker", "start", "end", "duration", "speech", "words", "kind", "takes_floor",

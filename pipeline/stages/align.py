@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
-from pipeline.types import Segment, Turn, Word
+from pipeline.core.types import Segment, Turn, Word
 
 
 class _TurnIndex:

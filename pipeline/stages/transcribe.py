@@ -26,13 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.config import AsrConfig
-from pipeline.device import resolve_ctranslate2_device, run_halving_batch
-from pipeline.errors import ConfigError
-from pipeline.gpu_libs import preload_cuda_libraries
-from pipeline.models import resolve_model
-from pipeline.timeline import KeptTimeline
-from pipeline.types import ModelIdentity, Segment, Word
+from pipeline.core.config import AsrConfig
+from pipeline.core.errors import ConfigError
+from pipeline.core.timeline import KeptTimeline
+from pipeline.core.types import ModelIdentity, Segment, Word
+from pipeline.models.device import resolve_ctranslate2_device, run_halving_batch
+from pipeline.models.gpu_libs import preload_cuda_libraries
+from pipeline.models.registry import resolve_model
 
 logger = logging.getLogger(__name__)
 

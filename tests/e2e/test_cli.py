@@ -11,9 +11,9 @@ import pytest
 import soundfile as sf
 from clirun import speechpipe
 
+from pipeline.core.serialize import result_from_dict
+from pipeline.core.validate import invariant_violations
 from pipeline.report.jsonfile import validate_result
-from pipeline.serialize import result_from_dict
-from pipeline.validate import invariant_violations
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "samples" / "demo.flac"

@@ -10,10 +10,10 @@ import pytest
 ray = pytest.importorskip("ray")
 sf = pytest.importorskip("soundfile")
 
-from pipeline.batch import run_batch  # noqa: E402 - after the importorskip above
-from pipeline.config import load_config  # noqa: E402
-from pipeline.ledger import Ledger  # noqa: E402
-from pipeline.ray_executor import RayExecutor  # noqa: E402
+from pipeline.core.config import load_config  # noqa: E402
+from pipeline.run.batch import run_batch  # noqa: E402 - after the importorskip above
+from pipeline.run.ledger import Ledger  # noqa: E402
+from pipeline.run.ray_executor import RayExecutor  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

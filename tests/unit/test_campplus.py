@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.stages.campplus import EMBEDDING_DIM, MIN_FRAMES, NUM_MEL_BINS, CAMPPlus, fbank, load_campplus
+from pipeline.models.campplus import EMBEDDING_DIM, MIN_FRAMES, NUM_MEL_BINS, CAMPPlus, fbank, load_campplus
 
 
 def test_embeds_any_length_from_the_shortest_to_a_batch() -> None:
@@ -46,9 +46,9 @@ def test_fbank_is_kaldi_80_bins_every_10_ms() -> None:
 @pytest.mark.slow
 def test_real_weights_tell_voices_apart(shared_data: Path) -> None:
     """CMU ARCTIC: three sentences each of two voices; same voice scores far above different."""
-    from pipeline.audio import load_audio
-    from pipeline.config import load_config
-    from pipeline.models import resolve_model
+    from pipeline.core.config import load_config
+    from pipeline.io.audio import load_audio
+    from pipeline.models.registry import resolve_model
 
     folder, _ = resolve_model("campplus", models_dir=load_config().models_dir)
     model = load_campplus(folder / "campplus_cn_en_common.pt")

@@ -11,14 +11,14 @@ from types import ModuleType, SimpleNamespace
 import numpy as np
 import pytest
 
-from pipeline.config import AsrConfig
-from pipeline.device import (
+from pipeline.core.config import AsrConfig
+from pipeline.core.errors import ConfigError
+from pipeline.models.device import (
     is_out_of_memory,
     resolve_ctranslate2_device,
     resolve_torch_device,
     run_halving_batch,
 )
-from pipeline.errors import ConfigError
 from pipeline.stages import transcribe as transcribe_module
 from pipeline.stages.transcribe import Transcriber, window_bounds
 
@@ -100,7 +100,7 @@ def test_halving_retry_logs_each_step_and_returns_the_batch_that_worked(
             raise RuntimeError(CT2_OOM)
         return f"done at {batch}"
 
-    with caplog.at_level(logging.WARNING, logger="pipeline.device"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.models.device"):
         result = run_halving_batch(work, 16, what="ASR window", on_retry=lambda: retries.append(1))
 
     assert result == ("done at 4", 4)

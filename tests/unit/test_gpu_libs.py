@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipeline.config import AsrConfig
-from pipeline.gpu_libs import (
+from pipeline.core.config import AsrConfig
+from pipeline.models.gpu_libs import (
     CTRANSLATE2_CUBLAS_FUNCTIONS,
     SHIM_ENV,
     Library,
@@ -238,7 +238,7 @@ def ctranslate2_gpus() -> int:
 
 @pytest.mark.skipif(ctranslate2_gpus() == 0, reason="needs a GPU that CTranslate2 sees")
 def test_faster_whisper_runs_on_the_gpu_after_preload() -> None:
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
 
     models_dir = load_config("default").models_dir
     transcriber = transcribe_module.Transcriber(

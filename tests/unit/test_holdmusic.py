@@ -7,8 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from pipeline.config import HoldMusicConfig
-from pipeline.scenarios import (
+from pipeline.core.config import HoldMusicConfig
+from pipeline.core.types import Region
+from pipeline.evaluation.scenarios import (
     SAMPLE_RATE,
     announcer_clips,
     fade,
@@ -18,8 +19,7 @@ from pipeline.scenarios import (
     speech_clips,
     synth_loop,
 )
-from pipeline.stages.holdmusic import MusicDetector, detect_music, runs
-from pipeline.types import Region
+from pipeline.stages.holdmusic.detector import MusicDetector, detect_music, runs
 
 BPM, BARS = 100.0, 4
 PERIOD = BARS * 240.0 / BPM  # 9.6 s

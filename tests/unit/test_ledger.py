@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.batch import LocalExecutor, run_batch
-from pipeline.config import load_config
-from pipeline.errors import AudioError
-from pipeline.hashing import file_sha256
-from pipeline.ledger import Ledger, config_sha256
-from pipeline.types import ConversationStats, ModelIdentity, RecordingResult
+from pipeline.core.config import load_config
+from pipeline.core.errors import AudioError
+from pipeline.core.types import ConversationStats, ModelIdentity, RecordingResult
+from pipeline.io.hashing import file_sha256
+from pipeline.run.batch import LocalExecutor, run_batch
+from pipeline.run.ledger import Ledger, config_sha256
 
 MODELS = (ModelIdentity("asr", "fake", "test", "abc"),)
 

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from pipeline.config import MetricsConfig
-from pipeline.stages.metrics import compute_metrics, floor_turns, monologues, speech_activity
-from pipeline.types import Region, Segment, Turn, Word
+from pipeline.core.config import MetricsConfig
+from pipeline.core.types import Region, Segment, Turn, Word
+from pipeline.stages.metrics.conversation import compute_metrics, floor_turns, monologues, speech_activity
 
 DEFAULT = MetricsConfig()
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.config import MetricsConfig, load_config
-from pipeline.errors import ConfigError
-from pipeline.speakers import (
+from pipeline.core.config import MetricsConfig, load_config
+from pipeline.core.errors import ConfigError
+from pipeline.core.types import Segment, Turn, Word
+from pipeline.stages.naming import (
     CampplusEncoder,
     enroll,
     match_speakers,
@@ -21,7 +22,6 @@ from pipeline.speakers import (
     speaker_embeddings,
     speaker_order,
 )
-from pipeline.types import Segment, Turn, Word
 
 TURNS = (Turn(0.0, 2.0, "SPEAKER_01"), Turn(2.5, 4.0, "SPEAKER_00"), Turn(4.5, 6.0, "SPEAKER_02"))
 SEGMENTS = (
@@ -207,7 +207,7 @@ def test_enroll_real_voices_on_pyannote_sample(tmp_path: Path):
 @pytest.mark.slow
 def test_enroll_names_both_azure_voices_recorded_on_other_microphones(shared_data: Path):
     """Katie's and Steve's enrollment clips score low against the conversation, but as a pair."""
-    from pipeline.audio import load_audio
+    from pipeline.io.audio import load_audio
 
     folder = shared_data / "conversations"
     if not (folder / "azure_katiesteve.wav").is_file():

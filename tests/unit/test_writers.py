@@ -8,12 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ConfigError
-from pipeline.report import get_writer, write_outputs, writer_names
-from pipeline.report.jsonfile import validate_result
-from pipeline.report.text import music_line
-from pipeline.serialize import result_from_dict
-from pipeline.types import (
+from pipeline.core.errors import ConfigError
+from pipeline.core.serialize import result_from_dict
+from pipeline.core.types import (
     ConversationStats,
     RecordingResult,
     Region,
@@ -22,6 +19,9 @@ from pipeline.types import (
     Turn,
     Word,
 )
+from pipeline.report import get_writer, write_outputs, writer_names
+from pipeline.report.jsonfile import validate_result
+from pipeline.report.text import music_line
 
 
 def small_result(source: str = "talk.wav") -> RecordingResult:
