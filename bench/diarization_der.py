@@ -187,7 +187,7 @@ def run_ours(all_cases: list[Case], *, device: str) -> list[Outcome]:
     from pipeline.core.config import load_config
     from pipeline.core.timeline import KeptTimeline
     from pipeline.io.audio import SAMPLE_RATE, load_audio
-    from pipeline.stages.diarization.diarize import create_diarizer, diarize
+    from pipeline.stages.diarization.stage import create_diarizer, diarize
 
     config = load_config("default", **{"diarization.device": device})
     diarizer = create_diarizer(config.diarization, models_dir=config.models_dir)

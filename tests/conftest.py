@@ -82,7 +82,7 @@ def build_hand_result(host: str = "Host", guest: str = "Guest", caller: str = "C
     overlapped.sort(key=lambda t: t.start)
     loop = Region(0.0, 120.0, "loop", period=30.0, repeats=4.0, confidence=0.95)
     config = MetricsConfig()
-    speakers, conversation = compute_metrics(
+    speakers, conversation, floor_turns = compute_metrics(
         duration=300.0, turns=tuple(overlapped), overlapped_turns=tuple(overlapped),
         segments=tuple(segments), hold_music=(loop,), config=config,
     )  # fmt: skip
@@ -98,6 +98,7 @@ def build_hand_result(host: str = "Host", guest: str = "Guest", caller: str = "C
         speakers=speakers,
         conversation=conversation,
         language="en",
+        floor_turns=floor_turns,
         config={"metrics": config.model_dump(mode="json")},
     )
 

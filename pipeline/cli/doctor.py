@@ -15,7 +15,9 @@ import sys
 from dataclasses import dataclass
 
 from pipeline import __version__
+from pipeline.core.config import load_config
 from pipeline.core.errors import ConfigError
+from pipeline.models import gpu_libs
 from pipeline.models.gpu_libs import SHIM_ENV, GpuLibraries
 
 GPU_EXTRA = "pip install 'speechpipe[gpu]'"
@@ -54,8 +56,6 @@ def add_doctor_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _doctor_command(args: argparse.Namespace) -> int:
-    from pipeline.models import gpu_libs
-
     torch_line, torch_gpu = _torch()
     ct2_line, ct2_version, ct2_gpus = _ctranslate2()
     libs = gpu_libs.preload_cuda_libraries()
@@ -194,10 +194,8 @@ def _onnxruntime() -> str:
 
 def _config_line(name: str, *, asr_gpu: bool, torch_gpu: bool) -> str:
     try:
-        from pipeline.core.config import load_config
-
         config = load_config(name)
-    except Exception as err:  # a bad name, or pydantic/yaml missing: said on the line
+    except Exception as err:  # a bad name or a broken file: said on the line
         return f"{name}: cannot load ({err})"
     asr = _device(config.asr.device, asr_gpu)
     diarization = _device(config.diarization.device, torch_gpu)

@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from pipeline.core.errors import ConfigError
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_OUTPUT = Path("bench") / "results"
@@ -78,7 +80,8 @@ def add_eval_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _eval_command(args: argparse.Namespace) -> int:
-    from pipeline.core.errors import ConfigError
+    # The harness brings numpy, scipy, jiwer and the whole pipeline: imported once the
+    # command runs, so that `speechpipe --help` answers at once.
     from pipeline.evaluation.harness import Plan, evaluate
     from pipeline.evaluation.report import write_results
 
@@ -119,8 +122,6 @@ def _minutes(flag: str, text: str) -> tuple[float, ...]:
     ConfigError
         Not numbers separated by commas.
     """
-    from pipeline.core.errors import ConfigError
-
     try:
         return tuple(float(m) for m in text.split(",") if m.strip())
     except ValueError:

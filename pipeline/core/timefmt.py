@@ -1,20 +1,31 @@
-"""Time stamps for humans and subtitle formats (input in seconds)."""
+"""Times for people and subtitle formats, from seconds: the package's only clock formatters.
+
+Two clock formats: ``stamp`` (``00:44:57``, rounded down) marks where things happen in
+transcripts; ``clock`` (``44:57``, ``1:02:03``, rounded) gives times and durations in
+reports and summaries.
+"""
 
 from __future__ import annotations
 
 
-def clock(seconds: float) -> str:
-    """``HH:MM:SS`` (rounded down)."""
+def stamp(seconds: float) -> str:
+    """``HH:MM:SS``, rounded down: a position in a transcript."""
     total = int(max(0.0, seconds))
     return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 
+def clock(seconds: float) -> str:
+    """``M:SS`` under an hour, else ``H:MM:SS``, rounded: a time or a duration in a report."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def short_duration(seconds: float) -> str:
-    """``M:SS`` for a loop period (``H:MM:SS`` past an hour)."""
+    """``M:SS`` for a loop period (``HH:MM:SS`` from an hour on)."""
     total = round(max(0.0, seconds))
-    if total >= 3600:
-        return clock(total)
-    return f"{total // 60}:{total % 60:02d}"
+    return stamp(total) if total >= 3600 else clock(total)
 
 
 def subtitle_stamp(seconds: float, *, decimal: str) -> str:

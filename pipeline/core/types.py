@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 MusicKind = Literal["loop", "music"]
+TurnKind = Literal["turn", "backchannel", "interjection"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,61 @@ class Turn:
     @property
     def duration(self) -> float:
         """Length in seconds."""
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class FloorTurn:
+    """One speaker's turn with its role in the conversation (a row of turns.csv).
+
+    Built once by the metrics stage (``pipeline.stages.metrics.floor``); docs/metrics.md
+    defines every field.
+
+    Attributes
+    ----------
+    speaker : str
+    start, end : float
+        Seconds on the original recording; the span includes pauses shorter than
+        ``merge_pause``.
+    speech : float
+        Seconds actually spoken inside the span.
+    kind : {"turn", "backchannel", "interjection"}
+        ``"turn"`` for a long turn, and for a short one with nobody else holding the
+        floor around it; other short turns are backchannels or interjections.
+    takes_floor : bool
+        False for a short turn when another speaker's long turn is under way at its
+        end or starts within ``floor_gap`` after it; True otherwise.
+    word_count : int
+        The speaker's words in this turn.
+    text : str
+        Those words as one string.
+    interrupted : str or None
+        The speaker this turn interrupted, if it is an interruption.
+    response_latency : float or None
+        Seconds from the end of the previous speaker's turn to this turn's start
+        (negative: started in overlap); None when this turn is not a floor transfer.
+    questions : int
+        Questions asked in this turn.
+    monologue : bool
+        Part of a monologue.
+    """
+
+    speaker: str
+    start: float
+    end: float
+    speech: float
+    kind: TurnKind
+    takes_floor: bool
+    word_count: int = 0
+    text: str = ""
+    interrupted: str | None = None
+    response_latency: float | None = None
+    questions: int = 0
+    monologue: bool = False
+
+    @property
+    def duration(self) -> float:
+        """Span length in seconds."""
         return self.end - self.start
 
 
@@ -175,6 +231,8 @@ class RecordingResult:
         Whole-recording metrics.
     language : str
         Language of the transcript.
+    floor_turns : tuple of FloorTurn
+        Every speaker's turns, classified (turn, backchannel, interjection), in time order.
     config : dict
         Resolved configuration the run used.
     models : tuple of ModelIdentity
@@ -194,6 +252,7 @@ class RecordingResult:
     speakers: tuple[SpeakerStats, ...]
     conversation: ConversationStats
     language: str
+    floor_turns: tuple[FloorTurn, ...] = ()
     config: dict = field(default_factory=dict)
     models: tuple[ModelIdentity, ...] = ()
     timings: dict = field(default_factory=dict)

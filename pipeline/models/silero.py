@@ -1,6 +1,7 @@
 """Silero voice activity detection (the ONNX model faster-whisper ships), in bounded memory.
 
-Shared by the hold-music guard and voice enrollment. The model reads its
+Registered as ``silero-vad`` (``models/registry.yaml``) and checked by sha256 when it
+loads. Shared by the hold-music guard and voice enrollment. The model reads its
 input rows as one sequence and returns its recurrent state, so audio is fed in
 blocks with the state carried over: hours of audio never become one tensor, and
 the probabilities are the same as in one call.
@@ -8,47 +9,40 @@ the probabilities are the same as in one call.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.core.errors import ModelError
+from pipeline.models.registry import resolve_model
 
-SAMPLE_RATE = 16_000
-"""Hz; the only rate this model takes."""
+REGISTRY_NAME = "silero-vad"
+MODEL_FILE = "silero_vad_v6.onnx"
 CHUNK = 512
-"""Samples per Silero step (32 ms)."""
+"""Samples per Silero step: 32 ms at 16 kHz (``pipeline.io.audio.SAMPLE_RATE``), its only rate."""
 CONTEXT = 64
 """Samples of the previous chunk each step also sees, as faster-whisper feeds it."""
 _BLOCK = 4096  # chunks per model call: about 2 minutes of audio at stride 1
 
 
-def silero_path() -> Path:
-    """The Silero VAD ONNX file faster-whisper ships (located without importing it).
+class SileroVad:
+    """Silero speech probabilities with onnxruntime, one thread.
+
+    Parameters
+    ----------
+    models_dir
+        The models folder (unused by this embedded model; ``None``: the default).
 
     Raises
     ------
     ModelError
-        faster-whisper is not installed, or its asset is missing.
+        faster-whisper is not installed, or its Silero file fails its checksum.
     """
-    spec = importlib.util.find_spec("faster_whisper")
-    path = Path(spec.origin).parent / "assets" / "silero_vad_v6.onnx" if spec and spec.origin else None
-    if path is None or not path.is_file():
-        raise ModelError(
-            "Silero VAD not found (faster_whisper/assets/silero_vad_v6.onnx); "
-            "install faster-whisper>=1.1 in this environment"
-        )
-    return path
 
+    def __init__(self, *, models_dir: Path | None = None) -> None:
+        import onnxruntime  # loads its native library: only when a stage loads its models
 
-class SileroVad:
-    """Silero speech probabilities with onnxruntime, one thread."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        import onnxruntime
-
-        self.path = path or silero_path()
+        folder, self.identity = resolve_model(REGISTRY_NAME, models_dir=models_dir)
+        self.path = folder / MODEL_FILE
         opts = onnxruntime.SessionOptions()
         opts.inter_op_num_threads = 1
         opts.intra_op_num_threads = 1

@@ -6,11 +6,13 @@ A batch is four steps, each a function here:
    and fsspec URLs (``s3://``, ``gs://``, ``memory://``...) and a CSV manifest;
 2. ``plan`` drops what the ledger says is done with the same bytes and config,
    and gives every recording an output folder that no other recording owns;
-3. an executor analyses each planned recording — ``LocalExecutor`` here, one
-   process with the models loaded once; ``pipeline.run.ray_executor.RayExecutor``
-   on a Ray cluster — and never stops on a failed recording;
+3. an executor analyses each planned recording with the run's ``RunOptions`` —
+   ``LocalExecutor`` here, one process with the models loaded once
+   (``pipeline.run.runner.Runner``); ``pipeline.run.ray_executor.RayExecutor`` on a
+   Ray cluster — and never stops on a failed recording;
 4. the ``Recorder`` (always in the driver process) writes each recording's
-   outputs atomically and its ledger row.
+   outputs (``pipeline.run.outputs.write_outputs``, as ``speechpipe run`` does) and
+   its ledger row.
 
 Crash safety comes from the order of those writes: the ledger says ``running``
 before work starts and ``done`` only after every output file is in place, and the
@@ -38,12 +40,15 @@ from typing import Any, Literal, Protocol
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from pipeline.core.config import Config
-from pipeline.core.errors import ConfigError, PipelineError, StageError
+from pipeline.core.errors import AudioError, ConfigError, PipelineError, StageError
 from pipeline.core.types import RecordingResult
 from pipeline.io.hashing import file_sha256
-from pipeline.run.ledger import Ledger, config_sha256, utc_now
+from pipeline.run.cache import StageCache
+from pipeline.run.ledger import Ledger, utc_now
+from pipeline.run.options import RunOptions
+from pipeline.run.outputs import safe_output_name, write_outputs
 from pipeline.run.progress import ProgressReporter, SilentProgress, TqdmProgress
+from pipeline.run.runner import Runner, config_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -279,8 +284,6 @@ def plan(
     -------
     tasks, skipped
     """
-    from pipeline.run.runner import safe_output_name  # the runner pulls in every stage; listing must not
-
     owners = ledger.output_owners()
     claimed = {uri: name for name, uri in owners.items()}
     tasks: list[Task] = []
@@ -336,7 +339,7 @@ class Outcome:
     seconds: float = 0.0
 
 
-def load_processor(config: Config, cache_root: Path) -> Processor:
+def load_processor(options: RunOptions, cache_root: Path) -> Processor:
     """Load the models once; return a function that analyses one recording with them.
 
     Raises
@@ -344,16 +347,11 @@ def load_processor(config: Config, cache_root: Path) -> Processor:
     ModelError
         A model is missing or fails its checksum.
     """
-    from pipeline.run.cache import StageCache
-    from pipeline.run.runner import LoadedModels, process_recording
-
-    began = time.perf_counter()
-    models = LoadedModels.load(config)
-    logger.info("models loaded in %.1f s", time.perf_counter() - began, extra={"event": "models_loaded"})
+    runner = Runner(options)
     cache = StageCache(cache_root)
 
     def process(path: Path, progress: ProgressReporter) -> RecordingResult:
-        return process_recording(path, config, models, cache=cache, progress=progress)
+        return runner.analyse(path, cache=cache, progress=progress)
 
     return process
 
@@ -391,8 +389,6 @@ def local_copy(item: InputItem) -> Iterator[Path]:
     if item.is_local:
         yield Path(item.uri)
         return
-    from pipeline.core.errors import AudioError
-
     with tempfile.TemporaryDirectory(prefix="speechpipe-") as folder:
         # Keep the file name: the decoder guesses the container from its extension.
         path = Path(folder) / item.name
@@ -409,8 +405,8 @@ class LocalExecutor:
 
     Parameters
     ----------
-    config
-        The batch's config.
+    options
+        The batch's config and speaker naming.
     cache_root
         Stage cache folder.
     show_progress
@@ -421,13 +417,13 @@ class LocalExecutor:
 
     def __init__(
         self,
-        config: Config,
+        options: RunOptions,
         cache_root: Path,
         *,
         show_progress: bool = False,
-        make_processor: Callable[[Config, Path], Processor] = load_processor,
+        make_processor: Callable[[RunOptions, Path], Processor] = load_processor,
     ) -> None:
-        self.config = config
+        self.options = options
         self.cache_root = cache_root
         self.show_progress = show_progress
         self.make_processor = make_processor
@@ -436,7 +432,7 @@ class LocalExecutor:
         """Analyse every task; a failed recording is recorded and the next one starts."""
         if not tasks:
             return  # nothing to do: do not spend seconds loading models
-        process = self.make_processor(self.config, self.cache_root)
+        process = self.make_processor(self.options, self.cache_root)
         for task in tasks:
             recorder.started(task)
             progress = TqdmProgress(task.item.name) if self.show_progress else SilentProgress()
@@ -486,18 +482,20 @@ class Recorder:
         The output folder's ledger.
     out_root
         The batch output folder.
-    config
-        The batch's config (output formats).
+    formats
+        The output files each recording gets (``output.formats``).
     config_hash
-        ``config_sha256(config)``.
+        ``config_sha256(options)``.
     run_id
         This batch run.
     """
 
-    def __init__(self, ledger: Ledger, out_root: Path, config: Config, config_hash: str, run_id: str) -> None:
+    def __init__(
+        self, ledger: Ledger, out_root: Path, formats: tuple[str, ...], config_hash: str, run_id: str
+    ) -> None:
         self.ledger = ledger
         self.out_root = out_root
-        self.config = config
+        self.formats = formats
         self.config_hash = config_hash
         self.run_id = run_id
         self.rows: list[RecordingRow] = []
@@ -522,12 +520,10 @@ class Recorder:
 
     def finished(self, task: Task, outcome: Outcome) -> RecordingRow:
         """Write the outputs of a ``done`` outcome, then its ledger row; return its summary row."""
-        from pipeline.report import write_outputs
-
         uri, item = task.item.uri, task.item
         if outcome.status == "done" and outcome.result is not None:
             try:
-                write_outputs(outcome.result, self.out_root / task.output_dir, self.config.output.formats)
+                write_outputs(outcome.result, self.out_root / task.output_dir, self.formats)
             except PipelineError as err:
                 outcome = dataclasses.replace(
                     outcome, status="failed", error=str(err), exit_code=err.exit_code
@@ -602,12 +598,12 @@ class BatchReport:
 class ExecutorFactory(Protocol):
     """Builds the executor once the output folder (hence the cache) is known."""
 
-    def __call__(self, config: Config, cache_root: Path) -> Executor: ...
+    def __call__(self, options: RunOptions, cache_root: Path) -> Executor: ...
 
 
 def run_batch(
     specs: Sequence[str],
-    config: Config,
+    options: RunOptions,
     out_root: Path,
     *,
     manifest: Path | None = None,
@@ -620,8 +616,8 @@ def run_batch(
     ----------
     specs, manifest
         Inputs, as for ``discover_inputs``.
-    config
-        Run configuration.
+    options
+        The run's config and speaker naming (the same for every recording).
     out_root
         Output folder: ``<out_root>/<recording>/`` per recording, ``ledger.sqlite``
         and the stage cache (unless ``config.cache_dir`` is set).
@@ -644,7 +640,8 @@ def run_batch(
     # the next `--since last` run rather than by neither.
     started_at = utc_now()
     run_id = f"{started_at[:19].replace(':', '')}-{uuid.uuid4().hex[:8]}"
-    config_hash = config_sha256(config)
+    config = options.config
+    config_hash = config_sha256(options)
     with Ledger.in_folder(out_root) as ledger:
         items = discover_inputs(specs, manifest=manifest, extensions=config.batch.extensions)
         if since is not None:
@@ -666,10 +663,10 @@ def run_batch(
             },
         )
         ledger.start_run(run_id, config_hash, config.batch.executor, started_at=started_at)
-        recorder = Recorder(ledger, out_root, config, config_hash, run_id)
+        recorder = Recorder(ledger, out_root, options.formats, config_hash, run_id)
         for item in skipped:
             recorder.skipped(item)
-        executor(config, config.cache_dir or out_root / ".cache")(tasks, recorder)
+        executor(options, config.cache_dir or out_root / ".cache")(tasks, recorder)
         order = {item.uri: i for i, item in enumerate(items)}
         rows = tuple(sorted(recorder.rows, key=lambda row: order[row.uri]))
         report = BatchReport(run_id, rows, time.perf_counter() - began)

@@ -23,10 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pipeline.core.config import Config
 from pipeline.core.errors import OutputError
 from pipeline.core.types import ModelIdentity
-from pipeline.io.hashing import data_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -67,18 +65,6 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
-def config_sha256(config: Config) -> str:
-    """Hex sha256 of everything in ``config`` that changes a result.
-
-    Secrets are dropped (``Config.public_dict``) and so is the ``batch`` section:
-    where and how a recording ran (local or Ray, how many workers) never changes
-    its result, so switching executor does not redo finished work.
-    """
-    data = config.public_dict()
-    data.pop("batch", None)
-    return data_sha256(data)
-
-
 def utc_now() -> str:
     """Current UTC time as ISO 8601 with microseconds (sorts as text)."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
@@ -93,7 +79,7 @@ class LedgerEntry:
     uri : str
         Absolute local path or fsspec URL of the recording.
     config_sha256 : str
-        ``config_sha256(config)`` of the run that wrote the row.
+        ``pipeline.run.runner.config_sha256(options)`` of the run that wrote the row.
     content_sha256 : str or None
         sha256 of the recording's bytes (None until it was read).
     size : int or None

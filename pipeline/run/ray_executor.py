@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.config import Config
 from pipeline.core.errors import ConfigError, PipelineError, StageError
 from pipeline.run.batch import Outcome, Recorder, Task, analyse, load_processor
+from pipeline.run.options import RunOptions
 from pipeline.run.progress import SilentProgress
 
 logger = logging.getLogger(__name__)
@@ -41,10 +41,10 @@ class RecordingWorker:
     seeing every call fail with "actor died".
     """
 
-    def __init__(self, config: Config, cache_root: Path) -> None:
+    def __init__(self, options: RunOptions, cache_root: Path) -> None:
         self._error: PipelineError | None = None
         try:
-            self._process = load_processor(config, cache_root)
+            self._process = load_processor(options, cache_root)
         except PipelineError as err:
             self._error = err
 
@@ -62,9 +62,9 @@ class RayExecutor:
 
     Parameters
     ----------
-    config
-        The batch's config; ``config.batch`` sets the address, the resources per
-        worker and the number of workers.
+    options
+        The batch's options, handed to every worker; ``config.batch`` sets the address,
+        the resources per worker and the number of workers.
     cache_root
         Stage cache folder (must be shared by all nodes of a cluster).
     json_logs
@@ -73,8 +73,9 @@ class RayExecutor:
         each forwarded line, which would break one object per line).
     """
 
-    def __init__(self, config: Config, cache_root: Path, *, json_logs: bool = False) -> None:
-        self.config = config
+    def __init__(self, options: RunOptions, cache_root: Path, *, json_logs: bool = False) -> None:
+        self.options = options
+        self.config = options.config
         self.cache_root = cache_root
         self.json_logs = json_logs
 
@@ -168,7 +169,7 @@ class RayExecutor:
         return max(1, math.floor(min(fits)))
 
     def _start_workers(self, ray: Any, actor_class: Any, count: int) -> list[Any]:
-        actors = [actor_class.remote(self.config, self.cache_root) for _ in range(count)]
+        actors = [actor_class.remote(self.options, self.cache_root) for _ in range(count)]
         # The workers load their models in parallel; wait for all before dispatching.
         for error in ray.get([actor.ready.remote() for actor in actors]):
             if error is not None:

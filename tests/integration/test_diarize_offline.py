@@ -17,8 +17,8 @@ from pipeline.core.types import Turn
 from pipeline.evaluation.diarization import score_diarization
 from pipeline.evaluation.references import read_rttm
 from pipeline.io.audio import SAMPLE_RATE, load_audio
-from pipeline.stages.diarization.diarize import create_diarizer, diarize
 from pipeline.stages.diarization.pyannote_backend import PyannoteDiarizer
+from pipeline.stages.diarization.stage import create_diarizer, diarize
 
 pytestmark = pytest.mark.slow
 

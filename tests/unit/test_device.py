@@ -13,13 +13,14 @@ import pytest
 
 from pipeline.core.config import AsrConfig
 from pipeline.core.errors import ConfigError
+from pipeline.models import whisper as whisper_module
 from pipeline.models.device import (
     is_out_of_memory,
     resolve_ctranslate2_device,
     resolve_torch_device,
     run_halving_batch,
 )
-from pipeline.stages import transcribe as transcribe_module
+from pipeline.models.whisper import LoadedWhisper, load_whisper
 from pipeline.stages.transcribe import Transcriber, window_bounds
 
 CT2_OOM = "CUDA failed with error out of memory"
@@ -218,19 +219,20 @@ def test_cuda_that_cannot_load_its_libraries_falls_back_on_auto(
 ) -> None:
     loads: list[str] = []
 
-    def load(self: Transcriber, path: Path, device: str) -> None:
+    def load(config: AsrConfig, path: Path, device: str, identity: object) -> LoadedWhisper:
         loads.append(device)
         if device == "cuda":
             raise RuntimeError("Library libcublas.so.12 is not found or cannot be loaded")
-        self.compute_type = "int8"
+        return LoadedWhisper(None, None, "cpu", "int8", identity)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(transcribe_module, "resolve_model", lambda name, models_dir: (tmp_path, None))
-    monkeypatch.setattr(transcribe_module, "resolve_ctranslate2_device", lambda requested: "cuda")
-    monkeypatch.setattr(Transcriber, "_load", load)
+    monkeypatch.setattr(whisper_module, "resolve_model", lambda name, models_dir: (tmp_path, None))
+    monkeypatch.setattr(whisper_module, "resolve_ctranslate2_device", lambda requested: "cuda")
+    monkeypatch.setattr(whisper_module, "preload_cuda_libraries", lambda: None)
+    monkeypatch.setattr(whisper_module, "_load", load)
     with caplog.at_level(logging.WARNING):
         transcriber = Transcriber(AsrConfig(device="auto"), models_dir=tmp_path)
     assert loads == ["cuda", "cpu"] and transcriber.device == "cpu"
     assert "libcublas.so.12" in caplog.text and "falling back to the CPU" in caplog.text
 
     with pytest.raises(ConfigError, match=r"asr\.device cuda: .*libcublas\.so\.12.*--device cpu"):
-        Transcriber(AsrConfig(device="cuda"), models_dir=tmp_path)
+        load_whisper(AsrConfig(device="cuda"), models_dir=tmp_path)

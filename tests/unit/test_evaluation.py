@@ -107,7 +107,7 @@ def test_no_music_nothing_stripped_has_no_f1_and_counts_pool() -> None:
 
 
 def stats(turns: tuple[Turn, ...], duration: float = 40.0) -> tuple[SpeakerStats, ...]:
-    speakers, _ = compute_metrics(
+    speakers, _, _ = compute_metrics(
         duration=duration,
         turns=turns,
         overlapped_turns=turns,

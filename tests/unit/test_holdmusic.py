@@ -121,7 +121,8 @@ def test_detect_music_function_and_identities(loop: np.ndarray) -> None:
     regions = detect_music(audio, config=HoldMusicConfig())
     assert [r.kind for r in regions] == ["loop"]
     identity = MusicDetector(HoldMusicConfig()).identities[0]
-    assert identity.role == "vad" and identity.sha256 is not None and len(identity.sha256) == 64
+    assert identity.role == "vad" and identity.name == "silero-vad" and identity.sha256 is not None
+    assert len(identity.sha256) == 64
 
 
 def test_other_sample_rate(detector: MusicDetector, loop: np.ndarray) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from pipeline.core.errors import OutputError
 from pipeline.io.atomic import atomic_write_text
-from pipeline.run.runner import safe_output_name
+from pipeline.run.outputs import safe_output_name
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 from pipeline.core.config import ClusteringConfig
-from pipeline.models.campplus import EMBEDDING_DIM, FRAME_LENGTH, FRAME_SHIFT, SAMPLE_RATE, CAMPPlus, fbank
+from pipeline.io.audio import SAMPLE_RATE
+from pipeline.models.campplus import EMBEDDING_DIM, FRAME_LENGTH, FRAME_SHIFT, CAMPPlus, fbank
 from pipeline.stages.diarization.clustering import UNASSIGNED, cluster_local_speakers, dissolve, ghosts, unit
 
 if TYPE_CHECKING:

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import logging
 from math import gcd
+from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -57,9 +58,8 @@ from scipy.signal import resample_poly
 
 from pipeline.core.config import HoldMusicConfig
 from pipeline.core.types import ModelIdentity, Region
-from pipeline.io.hashing import file_sha256
+from pipeline.io.audio import SAMPLE_RATE
 from pipeline.models.silero import CHUNK as _VAD_CHUNK
-from pipeline.models.silero import SAMPLE_RATE as VAD_SAMPLE_RATE
 from pipeline.models.silero import SileroVad
 
 logger = logging.getLogger(__name__)
@@ -373,7 +373,7 @@ def trim_speech_edges(
     start, end : float
         Seconds, ``start <= end``.
     """
-    sr = VAD_SAMPLE_RATE
+    sr = SAMPLE_RATE
     step = _VAD_CHUNK / sr
 
     def live_speech(w0: float, w1: float, inward: float) -> np.ndarray:
@@ -426,7 +426,7 @@ def speech_in_dips(
     list of (float, float)
         Speech spans, seconds, widened by ``_SPEECH_MARGIN`` each side.
     """
-    sr = VAD_SAMPLE_RATE
+    sr = SAMPLE_RATE
     step = _VAD_CHUNK / sr
     duration = audio.size / sr
     found = []
@@ -595,11 +595,11 @@ def speech_screen(
     np.ndarray
         Shape ``(ceil(samples * frame_rate / 16000),)``, float32 in [0, 1].
     """
-    n_out = int(np.ceil(audio.size * frame_rate / VAD_SAMPLE_RATE))
+    n_out = int(np.ceil(audio.size * frame_rate / SAMPLE_RATE))
     probs = vad.probabilities(audio, stride=stride)
     if probs.size == 0:
         return np.zeros(n_out, np.float32)
-    times = (np.arange(probs.size) * stride + 0.5) * _VAD_CHUNK / VAD_SAMPLE_RATE
+    times = (np.arange(probs.size) * stride + 0.5) * _VAD_CHUNK / SAMPLE_RATE
     per_frame = np.interp((np.arange(n_out) + 0.5) / frame_rate, times, probs)
     return uniform_filter1d(per_frame, max(1, round(span * frame_rate)), mode="nearest").astype(np.float32)
 
@@ -614,26 +614,28 @@ class MusicDetector:
     ----------
     config
         Tuning (``HoldMusicConfig``).
+    models_dir
+        The models folder (``None``: the default; Silero ships inside faster-whisper).
     """
 
-    def __init__(self, config: HoldMusicConfig) -> None:
+    def __init__(self, config: HoldMusicConfig, *, models_dir: Path | None = None) -> None:
         self.config = config
-        self._vad = SileroVad()
+        self._vad = SileroVad(models_dir=models_dir)
 
     @property
     def identities(self) -> tuple[ModelIdentity, ...]:
-        """The Silero VAD file used by the speech guard."""
-        return (ModelIdentity("vad", "silero_vad_v6", str(self._vad.path), file_sha256(self._vad.path)),)
+        """The Silero VAD used by the speech guard."""
+        return (self._vad.identity,)
 
     def detect(self, audio: np.ndarray, *, sample_rate: int = 16_000) -> tuple[Region, ...]:
         """Music regions of ``audio`` (shape ``(samples,)``), seconds from its start, in time order."""
         cfg = self.config
-        if sample_rate != VAD_SAMPLE_RATE:
-            g = gcd(sample_rate, VAD_SAMPLE_RATE)
-            audio = resample_poly(audio, VAD_SAMPLE_RATE // g, sample_rate // g).astype(np.float32)
+        if sample_rate != SAMPLE_RATE:
+            g = gcd(sample_rate, SAMPLE_RATE)
+            audio = resample_poly(audio, SAMPLE_RATE // g, sample_rate // g).astype(np.float32)
         rate = cfg.frame_rate
         features = music_features(
-            audio, sample_rate=VAD_SAMPLE_RATE, frame_rate=rate, pool=cfg.pool, detrend=cfg.detrend
+            audio, sample_rate=SAMPLE_RATE, frame_rate=rate, pool=cfg.pool, detrend=cfg.detrend
         )
         min_lag = max(1, round(cfg.min_period * rate))
         best, contrast, lags = lag_similarity(
@@ -667,9 +669,9 @@ class MusicDetector:
         """
         cfg = self.config
         rate = cfg.frame_rate
-        hop = round(VAD_SAMPLE_RATE / rate)
+        hop = round(SAMPLE_RATE / rate)
         longest_gap, shortest = int(cfg.gap_fill * rate), int(cfg.min_region * rate)
-        candidate = frame_level(audio, sample_rate=VAD_SAMPLE_RATE, frame_rate=rate) > cfg.silence_level
+        candidate = frame_level(audio, sample_rate=SAMPLE_RATE, frame_rate=rate) > cfg.silence_level
         looped = np.zeros(candidate.size + 2 * longest_gap + 2, bool)  # padded: edges need no bounds checks
         for loop in loops:
             i0, i1 = int(loop.start * rate), int(np.ceil(loop.end * rate))
@@ -712,7 +714,7 @@ class MusicDetector:
                         start, end = trim_speech_edges(
                             audio,
                             a / rate,
-                            min(b / rate, audio.size / VAD_SAMPLE_RATE),
+                            min(b / rate, audio.size / SAMPLE_RATE),
                             vad=self._vad,
                             threshold=cfg.speech_threshold,
                             search=min(cfg.edge_search, (b - a) / rate / 2),
@@ -764,7 +766,7 @@ class MusicDetector:
         start, end = trim_speech_edges(
             audio,
             a / rate,
-            min(b / rate, audio.size / VAD_SAMPLE_RATE),
+            min(b / rate, audio.size / SAMPLE_RATE),
             vad=self._vad,
             threshold=cfg.speech_threshold,
             search=cfg.edge_search,

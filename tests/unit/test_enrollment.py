@@ -1,4 +1,4 @@
-"""Speaker naming: by order of first speech and by voice enrollment."""
+"""Voice enrollment: embeddings of speakers and clips, and naming by cosine similarity."""
 
 from __future__ import annotations
 
@@ -8,84 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.core.config import MetricsConfig, load_config
-from pipeline.core.errors import ConfigError
-from pipeline.core.types import Segment, Turn, Word
-from pipeline.stages.naming import (
-    CampplusEncoder,
-    enroll,
-    match_speakers,
-    name_speakers_by_order,
-    parse_enrollments,
-    parse_speaker_names,
-    rename_speakers,
-    speaker_embeddings,
-    speaker_order,
-)
-
-TURNS = (Turn(0.0, 2.0, "SPEAKER_01"), Turn(2.5, 4.0, "SPEAKER_00"), Turn(4.5, 6.0, "SPEAKER_02"))
-SEGMENTS = (
-    Segment(
-        0.0,
-        2.0,
-        "Hi there",
-        (Word(0.0, 1.0, " Hi", speaker="SPEAKER_01"), Word(1.0, 2.0, " there", speaker="SPEAKER_01")),
-        "SPEAKER_01",
-    ),
-    Segment(2.5, 4.0, "Hello", (Word(2.5, 4.0, " Hello", speaker="SPEAKER_00"),), "SPEAKER_00"),
-)
+from pipeline.core.config import MetricsConfig
+from pipeline.core.types import Turn
+from pipeline.io.audio import load_audio
+from pipeline.stages.enrollment import CampplusEncoder, enroll, match_speakers, speaker_embeddings
 
 
-def test_parse_speaker_names():
-    assert parse_speaker_names(" Host , Guest ") == ("Host", "Guest")
-    with pytest.raises(ConfigError, match="empty name"):
-        parse_speaker_names("Host,,Guest")
-    with pytest.raises(ConfigError, match="given twice"):
-        parse_speaker_names("Host,Host")
-
-
-def test_parse_enrollments(tmp_path: Path):
-    clip = tmp_path / "host.wav"
-    clip.write_bytes(b"x")
-    assert parse_enrollments([f"Host={clip}"]) == {"Host": clip}
-    with pytest.raises(ConfigError, match=r"NAME=clip\.wav"):
-        parse_enrollments(["Host"])
-    with pytest.raises(ConfigError, match="no such file"):
-        parse_enrollments([f"Host={tmp_path / 'missing.wav'}"])
-    with pytest.raises(ConfigError, match="enrolled twice"):
-        parse_enrollments([f"Host={clip}", f"Host={clip}"])
-
-
-def test_order_of_first_speech_not_label_order():
-    assert speaker_order(TURNS) == ("SPEAKER_01", "SPEAKER_00", "SPEAKER_02")
-    # A word before any turn counts as speech too.
-    early = (Segment(-0.0, 0.0, "", (Word(0.0, 0.1, " uh", speaker="SPEAKER_02"),), "SPEAKER_02"),)
-    assert speaker_order(TURNS[1:], early)[0] == "SPEAKER_02"
-
-
-def test_name_by_order_extra_speakers_keep_labels_extra_names_ignored():
-    assert name_speakers_by_order(["Host", "Guest"], turns=TURNS) == {
-        "SPEAKER_01": "Host",
-        "SPEAKER_00": "Guest",
-    }
-    assert name_speakers_by_order(["A", "B", "C", "D"], turns=TURNS[:1]) == {"SPEAKER_01": "A"}
-
-
-def test_rename_speakers_renames_turns_segments_and_words():
-    mapping = {"SPEAKER_01": "Host", "SPEAKER_00": "Guest"}
-    turns, overlapped, segments = rename_speakers(
-        mapping, turns=TURNS, overlapped_turns=TURNS, segments=SEGMENTS
-    )
-    assert [t.speaker for t in turns] == ["Host", "Guest", "SPEAKER_02"]
-    assert overlapped == turns
-    assert [s.speaker for s in segments] == ["Host", "Guest"]
-    assert {w.speaker for w in segments[0].words} == {"Host"}
-    assert [t.start for t in turns] == [t.start for t in TURNS]
-
-
-def test_rename_refuses_to_merge_two_speakers():
-    with pytest.raises(ConfigError, match="both be called 'SPEAKER_02'"):
-        rename_speakers({"SPEAKER_01": "SPEAKER_02"}, turns=TURNS, overlapped_turns=(), segments=())
+@pytest.fixture(scope="module")
+def campplus() -> CampplusEncoder:
+    """The diarizer's encoder (CAM++ on Silero's speech), loaded once for the module."""
+    return CampplusEncoder()
 
 
 def test_match_speakers_is_one_to_one_and_thresholded():
@@ -162,7 +94,7 @@ def test_enroll_end_to_end_with_fake_encoder(tmp_path: Path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("pyannote.audio") is None, reason="needs pyannote's sample")
-def test_enroll_real_voices_on_pyannote_sample(tmp_path: Path):
+def test_enroll_real_voices_on_pyannote_sample(tmp_path: Path, campplus: CampplusEncoder):
     """Enroll each speaker of pyannote's sample from one turn; match the rest of their turns."""
     soundfile = pytest.importorskip("soundfile")
     sample = (
@@ -190,7 +122,7 @@ def test_enroll_real_voices_on_pyannote_sample(tmp_path: Path):
         clips,
         threshold=config.enrollment_threshold,
         margin=config.enrollment_margin,
-        encoder=CampplusEncoder(models_dir=Path(load_config().models_dir)),
+        encoder=campplus,
     )
     assert found == {"SPEAKER_00": "Alice", "SPEAKER_01": "Bob"}
     # Each voice on its own clears the threshold too (not only as the whole room).
@@ -200,15 +132,15 @@ def test_enroll_real_voices_on_pyannote_sample(tmp_path: Path):
         {"Alice": clips["Alice"]},
         threshold=config.enrollment_threshold,
         margin=config.enrollment_margin,
-        encoder=CampplusEncoder(models_dir=Path(load_config().models_dir)),
+        encoder=campplus,
     ) == {"SPEAKER_00": "Alice"}
 
 
 @pytest.mark.slow
-def test_enroll_names_both_azure_voices_recorded_on_other_microphones(shared_data: Path):
+def test_enroll_names_both_azure_voices_recorded_on_other_microphones(
+    shared_data: Path, campplus: CampplusEncoder
+):
     """Katie's and Steve's enrollment clips score low against the conversation, but as a pair."""
-    from pipeline.io.audio import load_audio
-
     folder = shared_data / "conversations"
     if not (folder / "azure_katiesteve.wav").is_file():
         pytest.skip("../shared/data/conversations not present")
@@ -229,6 +161,6 @@ def test_enroll_names_both_azure_voices_recorded_on_other_microphones(shared_dat
         clips,
         threshold=config.enrollment_threshold,
         margin=config.enrollment_margin,
-        encoder=CampplusEncoder(models_dir=Path(load_config().models_dir)),
+        encoder=campplus,
     )
     assert found == {"SPEAKER_00": "Steve", "SPEAKER_01": "Katie"}
