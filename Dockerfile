@@ -20,15 +20,15 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/speechpipe
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml setup.py MANIFEST.in constraints.txt README.md ./
 COPY pipeline/ pipeline/
 COPY configs/ configs/
 COPY models/registry.yaml models/registry.yaml
 
-# Editable: configs/ and models/ are found beside the package, as in a checkout.
+# A normal install: the wheel carries the configs and the model registry.
 # s3fs/gcsfs let batch inputs be s3:// and gs:// URLs.
 RUN python3 -m venv "$VIRTUAL_ENV" \
-    && pip install -c constraints.txt -e ".[cluster]" s3fs gcsfs
+    && pip install -c constraints.txt ".[cluster]" s3fs gcsfs
 
 # Models into /opt/speechpipe/models (configs/cloud.yaml's models_dir), verified by checksum.
 # community-1 is gated: pass the token as a build secret so it never lands in a layer.

@@ -95,7 +95,7 @@ def cases(folder: Path, *, calls: int, interview_minutes: float) -> Iterator[Cas
     """Every case whose data is present (see the module docstring)."""
     from pipeline.evaluation.conversations import conversation_references, interview, phone_calls
     from pipeline.evaluation.references import read_rttm
-    from pipeline.scenarios import SHARED_DATA, pyannote_sample_path
+    from pipeline.evaluation.scenarios import SHARED_DATA, pyannote_sample_path
 
     sample = pyannote_sample_path()
     if sample is not None:
@@ -130,7 +130,7 @@ def _case(name: str, group: str, path: Path, turns: tuple) -> Case:
 
 def score(case: Case, system: str, regular: tuple, exclusive: tuple, duration: float) -> Outcome:
     """Score one diarization (turns in seconds; ``regular`` may overlap) of ``case``."""
-    from pipeline.config import MetricsConfig
+    from pipeline.core.config import MetricsConfig
     from pipeline.evaluation.diarization import optimal_mapping, score_diarization
     from pipeline.evaluation.speakers import reference_stats, speaker_errors
 
@@ -184,10 +184,10 @@ def _overlaps(turns: Sequence, start: float, end: float) -> dict[str, float]:
 
 def run_ours(all_cases: list[Case], *, device: str) -> list[Outcome]:
     """The product's diarizer (default config) on every case, timed."""
-    from pipeline.audio import SAMPLE_RATE, load_audio
-    from pipeline.config import load_config
-    from pipeline.stages.diarize import create_diarizer, diarize
-    from pipeline.timeline import KeptTimeline
+    from pipeline.core.config import load_config
+    from pipeline.core.timeline import KeptTimeline
+    from pipeline.io.audio import SAMPLE_RATE, load_audio
+    from pipeline.stages.diarization.stage import create_diarizer, diarize
 
     config = load_config("default", **{"diarization.device": device})
     diarizer = create_diarizer(config.diarization, models_dir=config.models_dir)
@@ -209,8 +209,8 @@ def run_ours(all_cases: list[Case], *, device: str) -> list[Outcome]:
 
 def score_rttm_dir(all_cases: list[Case], folder: Path) -> list[Outcome]:
     """Another diarizer's ``<case>.rttm`` files scored like ours (cases without one are skipped)."""
-    from pipeline.audio import SAMPLE_RATE, load_audio
     from pipeline.evaluation.references import read_rttm
+    from pipeline.io.audio import SAMPLE_RATE, load_audio
 
     outcomes = []
     for case in all_cases:

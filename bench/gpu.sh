@@ -56,7 +56,7 @@ if [[ $MODE == prepare || $MODE == data ]]; then  # data: only this part, no dow
 """Write each Whisper model's layout (names, shapes, dtypes; small values verbatim) and side files."""
 import base64, json, os, shutil, struct
 from pathlib import Path
-from pipeline.models import resolve_model
+from pipeline.models.registry import resolve_model
 
 def read_string(f):
     (n,) = struct.unpack("H", f.read(2)); return f.read(n)[:-1].decode()
@@ -113,7 +113,7 @@ if ! $PY -c "import av" 2>/dev/null; then
     mkdir -p /tmp/avstub/av && echo '"""Stand-in: this benchmark never decodes files."""' > /tmp/avstub/av/__init__.py
     export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}/tmp/avstub
 fi
-# On a GPU machine with no libcublas.so.12, let CUDA 13's cuBLAS stand in (pipeline/gpu_libs.py),
+# On a GPU machine with no libcublas.so.12, let CUDA 13's cuBLAS stand in (pipeline/models/gpu_libs.py),
 # so the run measures whether it works; doctor reports what was loaded, from where.
 if command -v nvidia-smi >/dev/null; then export SPEECHPIPE_CUBLAS_SHIM=${SPEECHPIPE_CUBLAS_SHIM:-1}; fi
 { echo "== speechpipe doctor"; $PY -m pipeline.cli doctor || echo "(doctor failed: exit $?)"; } >> "$OUTDIR/device.txt" 2>&1

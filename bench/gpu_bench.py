@@ -173,8 +173,8 @@ def bench_pyannote(
 ) -> list[dict[str, Any]]:
     from pyannote_local import build_local_pipeline
 
-    from pipeline.config import DiarizationConfig, PyannoteConfig
-    from pipeline.stages.diarize_pyannote import PyannoteDiarizer
+    from pipeline.core.config import DiarizationConfig, PyannoteConfig
+    from pipeline.stages.diarization.pyannote_backend import PyannoteDiarizer
 
     folder = build_local_pipeline(work / "community-1-random")
     rows = []
@@ -220,7 +220,7 @@ def bench_whisper(
 ) -> list[dict[str, Any]]:
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-    from pipeline.config import AsrConfig
+    from pipeline.core.config import AsrConfig
 
     defaults = AsrConfig()
     rows = []
@@ -340,7 +340,7 @@ def main() -> int:
     gpu = ["cuda"] if report["facts"]["cuda_available"] else []
     devices = {"auto": [*gpu, "cpu"], "cpu": ["cpu"], "cuda": ["cuda"]}[args.device]
     if "cuda" in devices:
-        from pipeline.gpu_libs import preload_cuda_libraries
+        from pipeline.models.gpu_libs import preload_cuda_libraries
 
         # As the Transcriber does: cuBLAS 12 (or the opted-in shim) loaded before CTranslate2 asks.
         report["facts"]["gpu_libraries"] = asdict(preload_cuda_libraries())

@@ -1,6 +1,6 @@
 """Benchmark the hold-music filter on a seeded scenario set.
 
-Reports, over recordings from ``pipeline.scenarios``:
+Reports, over recordings from ``pipeline.evaluation.scenarios``:
 
 - frame-level precision / recall / F1 of stripped regions (10 ms frames, pooled
   over the set; music with speech over it is in the reference as *kept*);
@@ -38,11 +38,11 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.config import HoldMusicConfig  # noqa: E402
-from pipeline.scenarios import Scenario, long_recording, scenario_set  # noqa: E402
-from pipeline.stages.holdmusic import MusicDetector  # noqa: E402
-from pipeline.timeline import stripped_regions  # noqa: E402
-from pipeline.types import Region  # noqa: E402
+from pipeline.core.config import HoldMusicConfig  # noqa: E402
+from pipeline.core.timeline import stripped_regions  # noqa: E402
+from pipeline.core.types import Region  # noqa: E402
+from pipeline.evaluation.scenarios import Scenario, long_recording, scenario_set  # noqa: E402
+from pipeline.stages.holdmusic.detector import MusicDetector  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

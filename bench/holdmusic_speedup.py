@@ -4,9 +4,9 @@ Issue 3's speed target: with 30 % of a recording looping music, the pipeline wit
 the filter is at least 25 % faster than with it off. For each hold track below, a
 recording opens with the track looped for ``--music-share`` of its length, music
 6 dB under the speech; ``--speech-seconds`` of real speech follow
-(``pipeline.scenarios.speech_clips`` in a seeded order):
+(``pipeline.evaluation.scenarios.speech_clips`` in a seeded order):
 
-- ``synth``: a seeded synthesized loop (``pipeline.scenarios.synth_loop``);
+- ``synth``: a seeded synthesized loop (``pipeline.evaluation.scenarios.synth_loop``);
 - ``lounge``: 20 s of Kevin MacLeod's *Vibe Ace*, the realistic hold track;
 - ``lofi-house``: pygame's low-fidelity house loop;
 - ``piano``: a solo piano clip;
@@ -49,13 +49,15 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.cache import StageCache
-from pipeline.config import Config, load_config
+from pipeline.core.config import load_config
+from pipeline.core.types import RecordingResult
 from pipeline.evaluation.harness import code_provenance
 from pipeline.evaluation.recordings import HOLD_TRACK, at_level
-from pipeline.runner import LoadedModels, process_recording
-from pipeline.scenarios import SAMPLE_RATE, SHARED_DATA, read_clip, repeat_loop, speech_clips, synth_loop
-from pipeline.types import RecordingResult
+from pipeline.evaluation.scenarios import SHARED_DATA, read_clip, repeat_loop, speech_clips, synth_loop
+from pipeline.io.audio import SAMPLE_RATE
+from pipeline.run.cache import StageCache
+from pipeline.run.options import RunOptions
+from pipeline.run.runner import Runner
 
 logger = logging.getLogger(__name__)
 
@@ -107,10 +109,10 @@ def _write(path: Path, audio: np.ndarray) -> Path:
     return path
 
 
-def timed(path: Path, config: Config, models: LoadedModels) -> tuple[float, float, RecordingResult]:
-    """Wall and CPU seconds (all threads) of one ``process_recording``, and its result."""
+def timed(path: Path, runner: Runner) -> tuple[float, float, RecordingResult]:
+    """Wall and CPU seconds (all threads) of one ``Runner.analyse``, and its result."""
     wall, cpu = time.perf_counter(), time.process_time()
-    result = process_recording(path, config, models, cache=StageCache(None))
+    result = runner.analyse(path, cache=StageCache(None))
     return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
@@ -126,8 +128,7 @@ def measure_track(
     share: float,
     repeats: int,
     work: Path,
-    configs: dict,
-    models: LoadedModels,
+    runners: dict[str, Runner],
 ) -> dict:
     """Filter on vs off on ``repeats`` recordings of one track (conversation order ``seed = round``)."""
     kind, make_period = TRACKS[name]
@@ -135,22 +136,22 @@ def measure_track(
     period = make_period()
     hold = at_level(repeat_loop(period, samples / period.size)[:samples], MUSIC_DB)
     music_end = samples / SAMPLE_RATE
-    runs: dict[str, dict] = {k: {"wall": [], "cpu": [], "words_in_music": [], "stages": []} for k in configs}
+    runs: dict[str, dict] = {k: {"wall": [], "cpu": [], "words_in_music": [], "stages": []} for k in runners}
     stripped = []
     for round_ in range(repeats):
         path = _write(
             work / f"{name}-{round_}.flac", np.concatenate([hold, conversation(speech_seconds, seed=round_)])
         )
-        order = list(configs) if round_ % 2 == 0 else list(configs)[::-1]  # neither always runs first
+        order = list(runners) if round_ % 2 == 0 else list(runners)[::-1]  # neither always runs first
         for label in order:
-            wall, cpu, result = timed(path, configs[label], models)
+            wall, cpu, result = timed(path, runners[label])
             runs[label]["wall"].append(wall)
             runs[label]["cpu"].append(cpu)
             runs[label]["words_in_music"].append(words_before(result, music_end))
             runs[label]["stages"].append(result.timings)
             if label == "on":
                 stripped.append(sum(r.end - r.start for r in result.stripped))
-    hold_wall, hold_cpu, _ = timed(_write(work / f"{name}-hold-only.flac", hold), configs["off"], models)
+    hold_wall, hold_cpu, _ = timed(_write(work / f"{name}-hold-only.flac", hold), runners["off"])
     row: dict = {
         "kind": kind,
         "music_s": music_end,
@@ -206,13 +207,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(names) - set(TRACKS))
     if unknown:
         parser.error(f"unknown track(s) {', '.join(unknown)}; choose from {', '.join(TRACKS)}")
-    configs = {"on": load_config("default"), "off": load_config("default", **{"hold_music.strip": "off"})}
     began = time.perf_counter()
     load_before = os.getloadavg()
-    models = LoadedModels.load(configs["on"])
+    runners = {
+        "on": Runner(RunOptions(load_config("default"))),
+        "off": Runner(RunOptions(load_config("default", **{"hold_music.strip": "off"}))),
+    }
     rows = {}
     with tempfile.TemporaryDirectory(prefix="speedup-") as tmp:
-        timed(_write(Path(tmp) / "warmup.flac", conversation(10.0, seed=0)), configs["on"], models)
+        warmup = _write(Path(tmp) / "warmup.flac", conversation(10.0, seed=0))
+        for runner in runners.values():
+            timed(warmup, runner)
         for name in names:
             rows[name] = measure_track(
                 name,
@@ -220,8 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 share=args.music_share,
                 repeats=args.repeats,
                 work=Path(tmp),
-                configs=configs,
-                models=models,
+                runners=runners,
             )
             print_row(name, rows[name])
     kinds = {}

@@ -21,7 +21,7 @@ else
 import json, sys
 from pathlib import Path
 from pipeline.report.html import write_html
-from pipeline.serialize import result_from_dict
+from pipeline.core.serialize import result_from_dict
 result = result_from_dict(json.loads(Path(sys.argv[1]).read_text(encoding="utf-8")))
 write_html(result, Path(sys.argv[2]))
 PYEOF

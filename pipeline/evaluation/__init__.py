@@ -6,10 +6,13 @@ Modules, one job each:
 - ``speakers``: per-speaker talk-share and turn-count errors under that mapping;
 - ``transcript``: WER on Whisper-normalised text (jiwer), words inside music;
 - ``music``: hold-music frame F1 and speech lost;
+- ``scenarios``: the seeded generator of test audio (hold loops, real speech, codecs) with its truth;
 - ``references``: the reference of one recording, and the real recordings as they are;
-- ``liveroom``: labelled "live room" recordings built from ``pipeline.scenarios`` parts;
+- ``recordings``: labelled "live room" recordings built from ``scenarios`` parts;
+- ``conversations``: two-party calls, an interview and long talks of real voices, with references;
 - ``systems``: the pipeline and the baselines, run inside a measured child process;
 - ``resources``: run a measurement in its own child process, with its peak RSS;
-- ``harness``: the whole evaluation, scored and compared; ``report``: JSON and Markdown;
-- ``cli``: ``speechpipe eval``.
+- ``harness``: the whole evaluation, scored and compared; ``report``: JSON and Markdown.
+
+``speechpipe eval`` (``pipeline.cli.eval``) runs it.
 """

@@ -40,9 +40,17 @@ from typing import Literal
 import numpy as np
 from scipy.signal import butter, resample_poly, sosfiltfilt
 
+from pipeline.core.types import Turn
+from pipeline.evaluation.recordings import HOLD_TRACK, at_level
 from pipeline.evaluation.references import Reference, read_rttm, speech_spans
-from pipeline.scenarios import SAMPLE_RATE, SHARED_DATA, pyannote_sample_path, read_clip
-from pipeline.types import Turn
+from pipeline.evaluation.scenarios import (
+    SHARED_DATA,
+    music_clips,
+    pyannote_sample_path,
+    read_clip,
+    repeat_loop,
+)
+from pipeline.io.audio import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 
@@ -625,9 +633,6 @@ def long_talk(
     Reference or None
         Kind ``"long-talk"``; None when the voices or the hold track are absent.
     """
-    from pipeline.evaluation.recordings import HOLD_TRACK, at_level
-    from pipeline.scenarios import music_clips, repeat_loop
-
     voices = [load_voice(v, shared_data) for v in CALL_PAIRS[0]]
     track = next((c for c in music_clips() if c.name == HOLD_TRACK), None)
     if voices[0] is None or voices[1] is None or track is None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pipeline.types import Turn
+from pipeline.core.types import Turn
 
 if TYPE_CHECKING:
     from pyannote.core import Annotation, Timeline

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import load_config
+from pipeline.core.config import load_config
 from pipeline.evaluation.conversations import conversation_references, interview, long_talk, phone_calls
 from pipeline.evaluation.diarization import COLLARS, hourly_confusion, score_diarization
 from pipeline.evaluation.music import music_counts

@@ -1,6 +1,6 @@
-"""Recordings to evaluate, built from ``pipeline.scenarios`` parts, with speaker-labelled references.
+"""Recordings to evaluate, built from ``pipeline.evaluation.scenarios`` parts, with speaker references.
 
-``pipeline.scenarios`` knows where music and speech are, but not who spoke or what
+``pipeline.evaluation.scenarios`` knows where music and speech are, but not who spoke or what
 was said. A *live room* here is laid out from the same parts (``make_loop``,
 ``loop_region``, ``reencode``, real clips read with ``read_clip``) while keeping each
 clip's RTTM turns and transcript:
@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
+from pipeline.core.types import Turn
 from pipeline.evaluation.references import Reference, read_rttm, read_stm_text, speech_spans
-from pipeline.scenarios import (
+from pipeline.evaluation.scenarios import (
     SAMPLE_RATE,
     SHARED_DATA,
     Codec,
@@ -40,7 +41,6 @@ from pipeline.scenarios import (
     read_clip,
     reencode,
 )
-from pipeline.types import Turn
 
 logger = logging.getLogger(__name__)
 

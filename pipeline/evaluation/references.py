@@ -11,8 +11,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.scenarios import SHARED_DATA, pyannote_sample_path
-from pipeline.types import Turn
+from pipeline.core.types import Turn
+from pipeline.evaluation.scenarios import SHARED_DATA, pyannote_sample_path
 
 logger = logging.getLogger(__name__)
 

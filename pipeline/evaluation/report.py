@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.report.atomic import atomic_write_text
+from pipeline.io.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ _NOTES = """\
   pyannote's sample (2 speakers, transcript), a real multi-speaker clip from `shared/data`
   (3-6 speakers, RTTM), a music break, silence, the sample again 6 % faster over a music bed
   10-20 dB under it (speech over music: must be kept), the whole room through mp3 or AAC
-  (`pipeline/evaluation/recordings.py`, built from `pipeline/scenarios.py` parts, seed {seed}).
+  (`pipeline/evaluation/recordings.py`, built from `pipeline/evaluation/scenarios.py` parts, seed {seed}).
 - Calls: two real voices from `shared/data/singlespeaker` (LibriSpeech, CMU ARCTIC, OSR,
   VCTK) taking turns of 1-3 sentences with gaps of -0.3 to 1 s and backchannels; odd calls
   through a telephone channel (300-3400 Hz, 8 kHz, G.711 mu-law, some AMR-NB). Interview: a

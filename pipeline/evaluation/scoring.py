@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
-from pipeline.config import MetricsConfig
+from pipeline.core.config import MetricsConfig
 from pipeline.evaluation.diarization import (
     COLLARS,
     DiarizationScore,

@@ -11,9 +11,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pipeline.config import MetricsConfig
-from pipeline.stages.metrics import compute_metrics
-from pipeline.types import SpeakerStats, Turn
+from pipeline.core.config import MetricsConfig
+from pipeline.core.types import SpeakerStats, Turn
+from pipeline.stages.metrics.conversation import compute_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def reference_stats(
     turns: Sequence[Turn], *, duration: float, config: MetricsConfig
 ) -> tuple[SpeakerStats, ...]:
     """The product's per-speaker metrics of the reference turns (no words, no music)."""
-    speakers, _ = compute_metrics(
+    speakers, _, _ = compute_metrics(
         duration=duration, turns=turns, overlapped_turns=turns, segments=(), hold_music=(), config=config
     )
     return speakers

@@ -1,10 +1,11 @@
 """The systems compared, each run the way its user would run it (inside a measured child).
 
-- ``ours``: the pipeline with the named config (music stripped per its policy);
+- ``ours``: the pipeline with the named config (music stripped per its policy), through the
+  same ``Runner`` and ``RunOptions`` as ``speechpipe run``;
 - ``keep-music``: the same pipeline with ``hold_music.strip: off`` (``--keep-music``);
 - ``plain-whisper``: ``faster_whisper.WhisperModel(...).transcribe(path)`` over the
   whole file with its defaults (no VAD filter, beam 5) plus word timestamps, the
-  same model files as the pipeline (``pipeline.models.resolve_model``).
+  same model files as the pipeline (``pipeline.models.registry.resolve_model``).
 
 Model loading is timed apart from processing. Each system first processes a short
 warm-up clip (when given), so one-off first-call costs (ONNX sessions, allocator
@@ -17,12 +18,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pipeline.types import SpeakerStats, Turn, Word
+from pipeline.core.config import load_config
+from pipeline.core.types import SpeakerStats, Turn, Word
+from pipeline.io.audio import probe
+from pipeline.models.device import resolve_ctranslate2_device
+from pipeline.models.registry import resolve_model
+from pipeline.run.cache import StageCache
+from pipeline.run.options import RunOptions
+from pipeline.run.runner import Runner
 
 logger = logging.getLogger(__name__)
 
@@ -116,18 +124,13 @@ def run_system(
     return SystemRun(system, load_seconds, warmup_seconds, outputs)
 
 
-def _pipeline(system: System, config_name: str):  # type: ignore[no-untyped-def]
-    from pipeline.cache import StageCache
-    from pipeline.config import load_config
-    from pipeline.runner import LoadedModels, process_recording
-
+def _pipeline(system: System, config_name: str) -> Callable[[str, Path], SystemOutput]:
     overrides = {"hold_music.strip": "off"} if system == "keep-music" else {}
-    config = load_config(config_name, **overrides)
-    models = LoadedModels.load(config)
+    runner = Runner(RunOptions(load_config(config_name, **overrides)))
 
     def process(name: str, path: Path) -> SystemOutput:
         began, cpu = time.perf_counter(), time.process_time()
-        result = process_recording(path, config, models, cache=StageCache(None))
+        result = runner.analyse(path, cache=StageCache(None))
         return SystemOutput(
             name=name,
             system=system,
@@ -145,13 +148,8 @@ def _pipeline(system: System, config_name: str):  # type: ignore[no-untyped-def]
     return process
 
 
-def _plain_whisper(config_name: str):  # type: ignore[no-untyped-def]
-    from faster_whisper import WhisperModel
-
-    from pipeline.audio import probe
-    from pipeline.config import load_config
-    from pipeline.device import resolve_ctranslate2_device
-    from pipeline.models import resolve_model
+def _plain_whisper(config_name: str) -> Callable[[str, Path], SystemOutput]:
+    from faster_whisper import WhisperModel  # CTranslate2: only in the child process that measures it
 
     config = load_config(config_name)
     folder, _ = resolve_model(config.asr.model, models_dir=config.models_dir)

@@ -14,7 +14,7 @@ from functools import cache
 
 import jiwer
 
-from pipeline.types import Word
+from pipeline.core.types import Word
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,9 @@
 """Output writers, looked up by name (``get_writer("srt")``).
 
-Each writer turns a ``RecordingResult`` into one file in the recording's output
-folder and writes it atomically, so a crash never leaves a half file.
+Each writer turns a finished ``RecordingResult`` into one file in the recording's
+output folder and writes it atomically, so a crash never leaves a half file.
+Writers only read the result: they import nothing of the package but ``core`` and
+``io`` (the atomic writes).
 """
 
 from __future__ import annotations
@@ -9,23 +11,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.errors import ConfigError
-from pipeline.types import RecordingResult
+from pipeline.core.errors import ConfigError
+from pipeline.core.types import RecordingResult
+from pipeline.report.html import write_html
+from pipeline.report.jsonfile import write_json
+from pipeline.report.tables import write_music_csv, write_speakers_csv
+from pipeline.report.text import write_rttm, write_srt, write_transcript, write_vtt
+from pipeline.report.turns import write_turns_csv, write_turns_parquet
 
 Writer = Callable[[RecordingResult, Path], Path]
 """``writer(result, out_dir) -> path written``."""
 
-_WRITERS: dict[str, Writer] = {}
-
-
-def register_writer(name: str) -> Callable[[Writer], Writer]:
-    """Decorator: make a writer available as ``get_writer(name)``."""
-
-    def add(writer: Writer) -> Writer:
-        _WRITERS[name] = writer
-        return writer
-
-    return add
+WRITERS: dict[str, Writer] = {
+    "json": write_json,
+    "speakers_csv": write_speakers_csv,
+    "turns_csv": write_turns_csv,
+    "turns_parquet": write_turns_parquet,
+    "music_csv": write_music_csv,
+    "txt": write_transcript,
+    "rttm": write_rttm,
+    "srt": write_srt,
+    "vtt": write_vtt,
+    "html": write_html,
+}
+"""Every writer, by the name ``output.formats`` uses."""
 
 
 def get_writer(name: str) -> Writer:
@@ -36,28 +45,12 @@ def get_writer(name: str) -> Writer:
     ConfigError
         No writer has that name.
     """
-    _load_builtin_writers()
     try:
-        return _WRITERS[name]
+        return WRITERS[name]
     except KeyError:
-        raise ConfigError(
-            f"output.formats: unknown format {name!r}; choose from {sorted(_WRITERS)}"
-        ) from None
+        raise ConfigError(f"output.formats: unknown format {name!r}; choose from {sorted(WRITERS)}") from None
 
 
 def writer_names() -> list[str]:
     """Names of every registered writer."""
-    _load_builtin_writers()
-    return sorted(_WRITERS)
-
-
-def write_outputs(result: RecordingResult, out_dir: Path, formats: tuple[str, ...]) -> list[Path]:
-    """Write every format in ``formats`` into ``out_dir``; return the paths written."""
-    writers = [get_writer(name) for name in formats]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return [writer(result, out_dir) for writer in writers]
-
-
-def _load_builtin_writers() -> None:
-    # Importing the modules registers their writers.
-    from pipeline.report import html, jsonfile, tables, text, turns  # noqa: F401
+    return sorted(WRITERS)

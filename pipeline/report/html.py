@@ -20,11 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import __version__
-from pipeline.report import register_writer
-from pipeline.report.atomic import atomic_write_text
-from pipeline.report.summary import clock
-from pipeline.stages.metrics import FloorTurn, result_floor_turns
-from pipeline.types import RecordingResult, Region
+from pipeline.core.timefmt import clock
+from pipeline.core.types import FloorTurn, RecordingResult, Region
+from pipeline.io.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -64,7 +62,6 @@ svg{background:#fff;border:1px solid #e3e3e3;max-width:100%;height:auto}
 """
 
 
-@register_writer("html")
 def write_html(result: RecordingResult, out_dir: Path) -> Path:
     """``report.html``: the self-contained report (see the module docstring)."""
     return atomic_write_text(out_dir / "report.html", render_html(result))
@@ -72,7 +69,7 @@ def write_html(result: RecordingResult, out_dir: Path) -> Path:
 
 def render_html(result: RecordingResult) -> str:
     """The whole report as one HTML document (UTF-8 text)."""
-    turns = result_floor_turns(result)
+    turns = result.floor_turns
     colors = speaker_colors(result)
     title = f"speechpipe report: {Path(result.source).name}"
     body = "\n".join(

@@ -7,15 +7,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pipeline.report import register_writer
-from pipeline.report.atomic import atomic_write_text
-from pipeline.serialize import result_to_dict
-from pipeline.types import RecordingResult
+from pipeline.core.serialize import result_to_dict
+from pipeline.core.types import RecordingResult
+from pipeline.io.atomic import atomic_write_text
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "result.schema.json"
 
 
-@register_writer("json")
 def write_json(result: RecordingResult, out_dir: Path) -> Path:
     """Write ``result.json``."""
     text = json.dumps(result_to_dict(result), indent=2, ensure_ascii=False, allow_nan=False)

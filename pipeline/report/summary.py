@@ -6,15 +6,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from pipeline.types import RecordingResult
-
-
-def clock(seconds: float) -> str:
-    """``H:MM:SS`` (or ``M:SS`` under an hour) for a time or duration in seconds."""
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+from pipeline.core.timefmt import clock
+from pipeline.core.types import RecordingResult
 
 
 def print_summary(result: RecordingResult, console: Console) -> None:

@@ -7,10 +7,9 @@ import dataclasses
 import io
 from pathlib import Path
 
-from pipeline.report import register_writer
-from pipeline.report.atomic import atomic_write_text
-from pipeline.serialize import to_jsonable
-from pipeline.types import RecordingResult, SpeakerStats
+from pipeline.core.serialize import to_jsonable
+from pipeline.core.types import RecordingResult, SpeakerStats
+from pipeline.io.atomic import atomic_write_text
 
 MUSIC_COLUMNS = ("start", "end", "kind", "period", "repeats", "confidence")
 
@@ -31,7 +30,6 @@ def _cell(value: object) -> object:
     return "" if value is None else value
 
 
-@register_writer("speakers_csv")
 def write_speakers_csv(result: RecordingResult, out_dir: Path) -> Path:
     """``speakers.csv``: one row per speaker, one column per scalar metric."""
     columns = tuple(f.name for f in dataclasses.fields(SpeakerStats))
@@ -39,7 +37,6 @@ def write_speakers_csv(result: RecordingResult, out_dir: Path) -> Path:
     return atomic_write_text(out_dir / "speakers.csv", _csv_text(columns, rows))
 
 
-@register_writer("music_csv")
 def write_music_csv(result: RecordingResult, out_dir: Path) -> Path:
     """``music.csv``: every music region found (stripped or not)."""
     rows = [[_cell(getattr(r, c)) for c in MUSIC_COLUMNS] for r in result.music]

@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.report import register_writer
-from pipeline.report.atomic import atomic_write_text
-from pipeline.report.timefmt import clock, short_duration, subtitle_stamp
-from pipeline.types import RecordingResult, Region, Segment
+from pipeline.core.timefmt import short_duration, stamp, subtitle_stamp
+from pipeline.core.types import RecordingResult, Region, Segment
+from pipeline.io.atomic import atomic_write_text
 
 
 def music_line(region: Region) -> str:
     """``[hold music 00:00:00–00:44:57, loop 2:13 x 20]`` for a stripped region."""
-    what = f"[hold music {clock(region.start)}–{clock(region.end)}"
+    what = f"[hold music {stamp(region.start)}–{stamp(region.end)}"
     if region.kind == "loop" and region.period and region.repeats:
         what += f", loop {short_duration(region.period)} x {round(region.repeats)}"
     return what + "]"
 
 
-@register_writer("txt")
 def write_transcript(result: RecordingResult, out_dir: Path) -> Path:
     """``transcript.txt``: one line per utterance, hold music marked where it was."""
     entries: list[tuple[float, str]] = [(r.start, music_line(r)) for r in result.stripped]
-    entries += [(s.start, f"[{clock(s.start)}] {s.speaker or 'UNKNOWN'}: {s.text}") for s in result.segments]
+    entries += [(s.start, f"[{stamp(s.start)}] {s.speaker or 'UNKNOWN'}: {s.text}") for s in result.segments]
     lines = [text for _, text in sorted(entries, key=lambda e: e[0])]
     return atomic_write_text(out_dir / "transcript.txt", "\n".join(lines) + "\n" if lines else "")
 
@@ -31,7 +29,6 @@ def _cue_text(segment: Segment) -> str:
     return f"{segment.speaker}: {segment.text}" if segment.speaker else segment.text
 
 
-@register_writer("srt")
 def write_srt(result: RecordingResult, out_dir: Path) -> Path:
     """``transcript.srt``: numbered subtitle cues."""
     cues = []
@@ -41,7 +38,6 @@ def write_srt(result: RecordingResult, out_dir: Path) -> Path:
     return atomic_write_text(out_dir / "transcript.srt", "\n".join(cues))
 
 
-@register_writer("vtt")
 def write_vtt(result: RecordingResult, out_dir: Path) -> Path:
     """``transcript.vtt``: WebVTT with voice tags."""
     cues = ["WEBVTT\n"]
@@ -53,7 +49,6 @@ def write_vtt(result: RecordingResult, out_dir: Path) -> Path:
     return atomic_write_text(out_dir / "transcript.vtt", "\n".join(cues))
 
 
-@register_writer("rttm")
 def write_rttm(result: RecordingResult, out_dir: Path) -> Path:
     """``diarization.rttm``: the regular (overlapping) diarization, NIST RTTM."""
     uri = Path(result.source).stem.replace(" ", "_") or "recording"

@@ -13,11 +13,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError
-from pipeline.report import register_writer
-from pipeline.report.atomic import atomic_write_bytes, atomic_write_text
-from pipeline.stages.metrics import FloorTurn, result_floor_turns
-from pipeline.types import RecordingResult
+from pipeline.core.errors import ConfigError
+from pipeline.core.types import FloorTurn, RecordingResult
+from pipeline.io.atomic import atomic_write_bytes, atomic_write_text
 
 COLUMNS = (
     "speaker", "start", "end", "duration", "speech", "words", "kind", "takes_floor",
@@ -34,7 +32,7 @@ def turn_rows(turns: tuple[FloorTurn, ...]) -> list[dict[str, Any]]:
             "end": t.end,
             "duration": t.duration,
             "speech": t.speech,
-            "words": len(t.words),
+            "words": t.word_count,
             "kind": t.kind,
             "takes_floor": t.takes_floor,
             "interrupted": t.interrupted,
@@ -47,20 +45,18 @@ def turn_rows(turns: tuple[FloorTurn, ...]) -> list[dict[str, Any]]:
     ]
 
 
-@register_writer("turns_csv")
 def write_turns_csv(result: RecordingResult, out_dir: Path) -> Path:
     """``turns.csv``: one row per turn; seconds rounded to milliseconds, empty cells for None."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row in turn_rows(result_floor_turns(result)):
+    for row in turn_rows(result.floor_turns):
         writer.writerow(
             {k: "" if v is None else round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
         )
     return atomic_write_text(out_dir / "turns.csv", buffer.getvalue())
 
 
-@register_writer("turns_parquet")
 def write_turns_parquet(result: RecordingResult, out_dir: Path) -> Path:
     """``turns.parquet``: the same table with typed columns (needs pyarrow).
 
@@ -86,7 +82,7 @@ def write_turns_parquet(result: RecordingResult, out_dir: Path) -> Path:
             ("text", pa.string()),
         ]
     )  # fmt: skip
-    table = pa.Table.from_pylist(turn_rows(result_floor_turns(result)), schema=schema)
+    table = pa.Table.from_pylist(turn_rows(result.floor_turns), schema=schema)
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     return atomic_write_bytes(out_dir / "turns.parquet", buffer.getvalue())

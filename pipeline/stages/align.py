@@ -1,4 +1,4 @@
-"""Give every word a speaker and split utterances at speaker changes.
+"""The alignment stage: give every word a speaker and split utterances at speaker changes.
 
 Pure functions on typed data. A word takes the speaker whose exclusive turns
 overlap it most; a word in no turn takes the nearest turn's speaker. With the
@@ -12,8 +12,10 @@ import bisect
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
-from pipeline.types import Segment, Turn, Word
+from pipeline.core.types import Segment, Turn, Word
+from pipeline.stages.base import ProgressHook, RecordingState, Stage
 
 
 class _TurnIndex:
@@ -102,3 +104,20 @@ def _split_by_speaker(words: Sequence[Word]) -> list[Segment]:
         )
         for run in runs
     ]
+
+
+class AlignStage(Stage[tuple[Segment, ...]]):
+    """Give every word the speaker of the exclusive diarization, splitting utterances at speaker changes."""
+
+    name = "align"
+    needs = ("segments", "turns")
+    provides = ("segments",)
+
+    def cache_key(self) -> dict[str, Any]:
+        return {}
+
+    def run(self, state: RecordingState, progress: ProgressHook) -> tuple[Segment, ...]:
+        return assign_speakers(state.segments, state.turns)
+
+    def apply(self, state: RecordingState, output: tuple[Segment, ...]) -> RecordingState:
+        return replace(state, segments=output)

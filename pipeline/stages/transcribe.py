@@ -1,8 +1,8 @@
-"""What was said: faster-whisper with word timings, mapped to original time.
+"""What was said: the ASR stage, faster-whisper with word timings, mapped to original time.
 
-faster-whisper is imported only here. The model sees the kept audio (music
-stripped); every word comes back on the original recording's timeline, and a
-segment that spans a cut is split there.
+faster-whisper is loaded by ``pipeline.models.whisper`` and called only here. The
+model sees the kept audio (music stripped); every word comes back on the original
+recording's timeline, and a segment that spans a cut is split there.
 
 Decoding is batched by default (``AsrConfig.batched``, faster-whisper's
 ``BatchedInferencePipeline``): Silero VAD cuts the audio into speech chunks of at
@@ -20,27 +20,21 @@ at half the batch size (logged), and the smaller batch is kept for later windows
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from pipeline.config import AsrConfig
-from pipeline.device import resolve_ctranslate2_device, run_halving_batch
-from pipeline.errors import ConfigError
-from pipeline.gpu_libs import preload_cuda_libraries
-from pipeline.models import resolve_model
-from pipeline.timeline import KeptTimeline
-from pipeline.types import ModelIdentity, Segment, Word
+from pipeline.core.config import AsrConfig
+from pipeline.core.timeline import KeptTimeline
+from pipeline.core.types import ModelIdentity, Segment, Word
+from pipeline.io.audio import SAMPLE_RATE
+from pipeline.models.device import run_halving_batch
+from pipeline.models.whisper import load_whisper
+from pipeline.stages.base import ProgressHook, RecordingState, Stage
 
 logger = logging.getLogger(__name__)
-
-SAMPLE_RATE = 16000
-"""Samples per second of the audio every method here takes."""
-
-ProgressHook = Callable[[float], None]
-"""Called with kept-audio seconds done so far."""
 
 
 @dataclass(frozen=True)
@@ -62,47 +56,16 @@ class Transcriber:
         ``device: cuda`` was asked for and CTranslate2 cannot use the GPU.
     """
 
-    def __init__(self, config: AsrConfig, *, models_dir: Path) -> None:
-        path, self.identity = resolve_model(config.model, models_dir=models_dir)
+    def __init__(self, config: AsrConfig, *, models_dir: Path | None = None) -> None:
+        whisper = load_whisper(config, models_dir=models_dir)
         self.config = config
+        self.identity = whisper.identity
+        self.model = whisper.model
+        self.batched = whisper.batched
+        self.device = whisper.device
+        self.compute_type = whisper.compute_type
         self.batch_size = config.batch_size
-        self.device = resolve_ctranslate2_device(config.device)
-        if self.device == "cuda":
-            # CTranslate2 dlopens libcublas.so.12 by name: load the pip wheel's (or the shim) first.
-            preload_cuda_libraries()
-        try:
-            self._load(path, self.device)
-        except RuntimeError as err:
-            # CTranslate2 may see the GPU yet fail to load its CUDA 12 libraries
-            # (libcublas.so.12, cuDNN 9) on a machine that ships another CUDA.
-            if self.device != "cuda":
-                raise
-            reason = _first_line(err)
-            if config.device == "cuda":
-                raise ConfigError(
-                    f"asr.device cuda: CTranslate2 cannot run on this GPU ({reason}); "
-                    "install the CUDA 12 libraries it loads (pip install 'speechpipe[gpu]'; "
-                    "`speechpipe doctor` shows what is missing), or use --device cpu"
-                ) from None
-            logger.warning("ASR: CTranslate2 cannot use the GPU (%s); falling back to the CPU", reason)
-            self.device = "cpu"
-            self._load(path, self.device)
         logger.info("ASR %s on %s (%s)", config.model, self.device, self.compute_type)
-
-    def _load(self, path: Path, device: str) -> None:
-        from faster_whisper import BatchedInferencePipeline, WhisperModel
-
-        self.compute_type = self.config.compute_type or ("float16" if device == "cuda" else "int8")
-        self.model = WhisperModel(
-            str(path), device=device, compute_type=self.compute_type, cpu_threads=self.config.cpu_threads
-        )
-        self.batched = BatchedInferencePipeline(self.model) if self.config.batched else None
-        if device == "cuda":
-            # CTranslate2 loads cuBLAS at the first matrix product: fail here, not mid-recording.
-            segments, _ = self.model.transcribe(
-                np.zeros(SAMPLE_RATE, np.float32), language="en", vad_filter=False, without_timestamps=True
-            )
-            list(segments)
 
     @property
     def identities(self) -> tuple[ModelIdentity, ...]:
@@ -209,11 +172,6 @@ def _collect(raw, offset: float, length: float, progress: ProgressHook | None) -
     return segments
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
 def transcribe(
     transcriber: Transcriber,
     audio: np.ndarray,
@@ -260,3 +218,51 @@ def restore_original_time(segments: tuple[Segment, ...], timeline: KeptTimeline)
 
 def _piece_of(timeline: KeptTimeline, t: float) -> tuple[float, float]:
     return next((p for p in timeline.pieces if p[0] <= t <= p[1]), timeline.pieces[-1])
+
+
+class AsrStage(Stage[Transcript]):
+    """The ASR stage: the kept audio transcribed, words on the original timeline.
+
+    Parameters
+    ----------
+    config
+        ``AsrConfig``; all of it but ``cpu_threads`` (how fast, not what) is its cache key.
+    models_dir
+        Where registry models are joined or pulled.
+    """
+
+    name = "asr"
+    needs = ("audio", "timeline")
+    provides = ("segments", "language")
+    output_type = Transcript
+    progress_label = "transcribe"
+
+    def __init__(self, config: AsrConfig, *, models_dir: Path) -> None:
+        self.config = config
+        self.models_dir = models_dir
+        self.transcriber: Transcriber | None = None
+
+    @property
+    def cached(self) -> bool:
+        return True
+
+    def cache_key(self) -> dict[str, Any]:
+        return self.config.model_dump(mode="json", exclude={"cpu_threads"})
+
+    def load(self) -> None:
+        self._loaded()
+
+    @property
+    def identities(self) -> tuple[ModelIdentity, ...]:
+        return self.transcriber.identities if self.transcriber is not None else ()
+
+    def run(self, state: RecordingState, progress: ProgressHook) -> Transcript:
+        return transcribe(self._loaded(), state.audio, state.timeline, progress=progress)
+
+    def _loaded(self) -> Transcriber:
+        if self.transcriber is None:
+            self.transcriber = Transcriber(self.config, models_dir=self.models_dir)
+        return self.transcriber
+
+    def apply(self, state: RecordingState, output: Transcript) -> RecordingState:
+        return replace(state, segments=output.segments, language=output.language)

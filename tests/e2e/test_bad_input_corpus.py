@@ -14,9 +14,9 @@ import pytest
 from clirun import speechpipe
 from corpus import Expected, build_corpus
 
+from pipeline.core.serialize import result_from_dict
+from pipeline.core.validate import invariant_violations
 from pipeline.report.jsonfile import validate_result
-from pipeline.serialize import result_from_dict
-from pipeline.validate import invariant_violations
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

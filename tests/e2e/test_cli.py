@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,9 +12,9 @@ import pytest
 import soundfile as sf
 from clirun import speechpipe
 
+from pipeline.core.serialize import result_from_dict
+from pipeline.core.validate import invariant_violations
 from pipeline.report.jsonfile import validate_result
-from pipeline.serialize import result_from_dict
-from pipeline.validate import invariant_violations
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "samples" / "demo.flac"
@@ -65,6 +66,37 @@ def test_demo_hold_music_is_found_and_stripped(
     transcript = (out_dir / "transcript.txt").read_text()
     assert transcript.startswith("[hold music 00:00:00–00:00:4") and "loop 0:12 x" in transcript
     assert "New Jersey" in transcript
+
+
+@pytest.mark.slow
+def test_demo_result_carries_the_classified_turns_the_writers_read(
+    demo_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    _, out_dir = demo_run
+    result = result_from_dict(json.loads((out_dir / "result.json").read_text()))
+    assert result.floor_turns and {t.kind for t in result.floor_turns} <= {
+        "turn",
+        "backchannel",
+        "interjection",
+    }
+    rows = (out_dir / "turns.csv").read_text().splitlines()[1:]
+    assert len(rows) == len(result.floor_turns)
+    assert sum(t.word_count for t in result.floor_turns) == sum(s.words for s in result.speakers)
+    assert {m.name for m in result.models} >= {"silero-vad", "tiny.en", "segmentation-3.0", "campplus"}
+
+
+@pytest.mark.slow
+def test_batch_writes_the_speaker_names(tmp_path: Path, sample_wav: Path) -> None:
+    """``batch --speaker-names`` names speakers as ``run`` does (it used to accept and drop the flag)."""
+    (tmp_path / "in").mkdir()
+    shutil.copy(sample_wav, tmp_path / "in" / "call.wav")  # two speakers, 30 s
+    out = tmp_path / "out"
+    proc = speechpipe("batch", tmp_path / "in", "-o", out, "--speaker-names", "Host,Guest", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    speakers = [line.split(",")[0] for line in (out / "call" / "speakers.csv").read_text().splitlines()[1:]]
+    assert {"Host", "Guest"} <= set(speakers)
+    transcript = (out / "call" / "transcript.txt").read_text()
+    assert "Host:" in transcript and "Guest:" in transcript
 
 
 def test_version_and_help() -> None:

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipeline.audio import SAMPLE_RATE, load_audio
-from pipeline.config import load_config
+from pipeline.core.config import load_config
+from pipeline.core.timeline import KeptTimeline
+from pipeline.core.types import Turn
 from pipeline.evaluation.diarization import score_diarization
 from pipeline.evaluation.references import read_rttm
-from pipeline.stages.diarize import create_diarizer, diarize
-from pipeline.stages.diarize_pyannote import PyannoteDiarizer
-from pipeline.timeline import KeptTimeline
-from pipeline.types import Turn
+from pipeline.io.audio import SAMPLE_RATE, load_audio
+from pipeline.stages.diarization.pyannote_backend import PyannoteDiarizer
+from pipeline.stages.diarization.stage import create_diarizer, diarize
 
 pytestmark = pytest.mark.slow
 

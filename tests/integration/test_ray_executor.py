@@ -10,10 +10,11 @@ import pytest
 ray = pytest.importorskip("ray")
 sf = pytest.importorskip("soundfile")
 
-from pipeline.batch import run_batch  # noqa: E402 - after the importorskip above
-from pipeline.config import load_config  # noqa: E402
-from pipeline.ledger import Ledger  # noqa: E402
-from pipeline.ray_executor import RayExecutor  # noqa: E402
+from pipeline.core.config import load_config  # noqa: E402
+from pipeline.run.batch import run_batch  # noqa: E402 - after the importorskip above
+from pipeline.run.ledger import Ledger  # noqa: E402
+from pipeline.run.options import RunOptions  # noqa: E402
+from pipeline.run.ray_executor import RayExecutor  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +41,7 @@ def clips(tmp_path, sample_wav):
 def test_ray_batch_runs_each_recording_records_failures_and_resumes(local_ray, clips, tmp_path):
     config = load_config("default", **{"batch.executor": "ray", "output.formats": ["json", "rttm"]})
     out = tmp_path / "out"
-    report = run_batch([str(clips)], config, out, executor=RayExecutor)
+    report = run_batch([str(clips)], RunOptions(config), out, executor=RayExecutor)
 
     assert {Path(r.uri).name: r.status for r in report.rows} == {
         "broken.wav": "failed",
@@ -61,7 +62,7 @@ def test_ray_batch_runs_each_recording_records_failures_and_resumes(local_ray, c
 
     # Same ledger semantics as the local executor: done recordings are skipped,
     # the failed one is retried (and fails again).
-    again = run_batch([str(clips)], config, out, executor=RayExecutor)
+    again = run_batch([str(clips)], RunOptions(config), out, executor=RayExecutor)
     assert {Path(r.uri).name: r.status for r in again.rows} == {
         "broken.wav": "failed",
         "clip0.wav": "skipped",

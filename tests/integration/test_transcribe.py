@@ -8,11 +8,11 @@ import jiwer
 import pytest
 from whisper_normalizer.english import EnglishTextNormalizer
 
-from pipeline.audio import SAMPLE_RATE, load_audio
-from pipeline.config import load_config
+from pipeline.core.config import load_config
+from pipeline.core.timeline import KeptTimeline
+from pipeline.core.types import Region
+from pipeline.io.audio import SAMPLE_RATE, load_audio
 from pipeline.stages.transcribe import Transcriber, transcribe
-from pipeline.timeline import KeptTimeline
-from pipeline.types import Region
 
 pytestmark = pytest.mark.slow
 

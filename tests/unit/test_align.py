@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from pipeline.core.types import Segment, Turn, Word
 from pipeline.stages.align import assign_speakers
-from pipeline.types import Segment, Turn, Word
 
 
 def _segment(*words: tuple[float, float, str]) -> Segment:

@@ -8,8 +8,8 @@ import av
 import numpy as np
 import pytest
 
-from pipeline.audio import SAMPLE_RATE, iter_audio_blocks, load_audio, probe
-from pipeline.errors import AudioError
+from pipeline.core.errors import AudioError
+from pipeline.io.audio import SAMPLE_RATE, iter_audio_blocks, load_audio, probe
 
 
 def encode(path: Path, signal: np.ndarray, sample_rate: int, codec: str, layout: str = "mono") -> Path:

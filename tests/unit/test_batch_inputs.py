@@ -9,7 +9,9 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from pipeline.batch import (
+from pipeline.core.config import BatchConfig
+from pipeline.core.errors import ConfigError
+from pipeline.run.batch import (
     InputItem,
     discover_inputs,
     local_copy,
@@ -18,9 +20,7 @@ from pipeline.batch import (
     read_manifest,
     select_since,
 )
-from pipeline.config import BatchConfig
-from pipeline.errors import ConfigError
-from pipeline.ledger import Ledger
+from pipeline.run.ledger import Ledger
 
 EXTENSIONS = BatchConfig().extensions
 

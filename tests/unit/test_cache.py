@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.cache import StageCache
-from pipeline.types import Region
+from pipeline.core.types import Region
+from pipeline.run.cache import StageCache
 
 
 def test_hit_returns_the_stored_value_without_computing(tmp_path: Path) -> None:

@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.stages.campplus import EMBEDDING_DIM, MIN_FRAMES, NUM_MEL_BINS, CAMPPlus, fbank, load_campplus
+from pipeline.io.audio import load_audio
+from pipeline.models.campplus import (
+    EMBEDDING_DIM,
+    MIN_FRAMES,
+    NUM_MEL_BINS,
+    CAMPPlus,
+    fbank,
+    load_campplus,
+    read_campplus,
+)
 
 
 def test_embeds_any_length_from_the_shortest_to_a_batch() -> None:
@@ -29,7 +38,7 @@ def test_a_3d_speaker_checkpoint_loads_by_name(tmp_path: Path) -> None:
     }
     assert any(key.startswith("xvector.dense.linear") for key in state)
     torch.save(state, tmp_path / "campplus.pt")
-    loaded = load_campplus(tmp_path / "campplus.pt")
+    loaded = read_campplus(tmp_path / "campplus.pt")
     features = torch.randn(1, 200, NUM_MEL_BINS)
     with torch.inference_mode():
         assert torch.allclose(loaded(features), original(features), atol=1e-5)
@@ -46,12 +55,8 @@ def test_fbank_is_kaldi_80_bins_every_10_ms() -> None:
 @pytest.mark.slow
 def test_real_weights_tell_voices_apart(shared_data: Path) -> None:
     """CMU ARCTIC: three sentences each of two voices; same voice scores far above different."""
-    from pipeline.audio import load_audio
-    from pipeline.config import load_config
-    from pipeline.models import resolve_model
-
-    folder, _ = resolve_model("campplus", models_dir=load_config().models_dir)
-    model = load_campplus(folder / "campplus_cn_en_common.pt")
+    model, identity = load_campplus()
+    assert identity.name == "campplus" and identity.sha256 is not None
     clips = sorted((shared_data / "singlespeaker").glob("pra_cmu_arctic_us_*.wav"))
     if len(clips) < 6:
         pytest.skip("CMU ARCTIC clips not in ../shared/data")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import CONFIGS_DIR, Config, load_config
-from pipeline.errors import ConfigError
+from pipeline.core.config import CONFIGS_DIR, Config, load_config
+from pipeline.core.errors import ConfigError
 
 
 @pytest.mark.parametrize("path", sorted(CONFIGS_DIR.glob("*.yaml")), ids=lambda p: p.stem)

@@ -24,7 +24,8 @@ from pipeline.evaluation.conversations import (
     telephone,
 )
 from pipeline.evaluation.references import Reference
-from pipeline.scenarios import SAMPLE_RATE, SHARED_DATA, pyannote_sample_path
+from pipeline.evaluation.scenarios import SHARED_DATA, pyannote_sample_path
+from pipeline.io.audio import SAMPLE_RATE
 
 needs_voices = pytest.mark.skipif(
     not (SHARED_DATA / "singlespeaker").is_dir(), reason="../shared/data/singlespeaker absent"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.cli import build_parser
-from pipeline.config import load_config
-from pipeline.models import load_registry
+from pipeline.cli.main import build_parser
+from pipeline.core.config import load_config
+from pipeline.models.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 

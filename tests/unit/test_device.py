@@ -11,15 +11,16 @@ from types import ModuleType, SimpleNamespace
 import numpy as np
 import pytest
 
-from pipeline.config import AsrConfig
-from pipeline.device import (
+from pipeline.core.config import AsrConfig
+from pipeline.core.errors import ConfigError
+from pipeline.models import whisper as whisper_module
+from pipeline.models.device import (
     is_out_of_memory,
     resolve_ctranslate2_device,
     resolve_torch_device,
     run_halving_batch,
 )
-from pipeline.errors import ConfigError
-from pipeline.stages import transcribe as transcribe_module
+from pipeline.models.whisper import LoadedWhisper, load_whisper
 from pipeline.stages.transcribe import Transcriber, window_bounds
 
 CT2_OOM = "CUDA failed with error out of memory"
@@ -100,7 +101,7 @@ def test_halving_retry_logs_each_step_and_returns_the_batch_that_worked(
             raise RuntimeError(CT2_OOM)
         return f"done at {batch}"
 
-    with caplog.at_level(logging.WARNING, logger="pipeline.device"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.models.device"):
         result = run_halving_batch(work, 16, what="ASR window", on_retry=lambda: retries.append(1))
 
     assert result == ("done at 4", 4)
@@ -218,19 +219,20 @@ def test_cuda_that_cannot_load_its_libraries_falls_back_on_auto(
 ) -> None:
     loads: list[str] = []
 
-    def load(self: Transcriber, path: Path, device: str) -> None:
+    def load(config: AsrConfig, path: Path, device: str, identity: object) -> LoadedWhisper:
         loads.append(device)
         if device == "cuda":
             raise RuntimeError("Library libcublas.so.12 is not found or cannot be loaded")
-        self.compute_type = "int8"
+        return LoadedWhisper(None, None, "cpu", "int8", identity)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(transcribe_module, "resolve_model", lambda name, models_dir: (tmp_path, None))
-    monkeypatch.setattr(transcribe_module, "resolve_ctranslate2_device", lambda requested: "cuda")
-    monkeypatch.setattr(Transcriber, "_load", load)
+    monkeypatch.setattr(whisper_module, "resolve_model", lambda name, models_dir: (tmp_path, None))
+    monkeypatch.setattr(whisper_module, "resolve_ctranslate2_device", lambda requested: "cuda")
+    monkeypatch.setattr(whisper_module, "preload_cuda_libraries", lambda: None)
+    monkeypatch.setattr(whisper_module, "_load", load)
     with caplog.at_level(logging.WARNING):
         transcriber = Transcriber(AsrConfig(device="auto"), models_dir=tmp_path)
     assert loads == ["cuda", "cpu"] and transcriber.device == "cpu"
     assert "libcublas.so.12" in caplog.text and "falling back to the CPU" in caplog.text
 
     with pytest.raises(ConfigError, match=r"asr\.device cuda: .*libcublas\.so\.12.*--device cpu"):
-        Transcriber(AsrConfig(device="cuda"), models_dir=tmp_path)
+        load_whisper(AsrConfig(device="cuda"), models_dir=tmp_path)

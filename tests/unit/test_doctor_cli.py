@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import doctor_cli, gpu_libs
-from pipeline.cli import main
-from pipeline.gpu_libs import SHIM_ENV, GpuLibraries, Library
+from pipeline.cli import doctor as doctor_cli
+from pipeline.cli.main import main
+from pipeline.models import gpu_libs
+from pipeline.models.gpu_libs import SHIM_ENV, GpuLibraries, Library
 
 NOTHING = GpuLibraries(Library("libcublas.so.12"), Library("libcublasLt.so.12"), Library("libcudnn.so.9"))
 CUDA12 = GpuLibraries(

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.config import MetricsConfig
+from pipeline.core.config import MetricsConfig
+from pipeline.core.types import SpeakerStats, Turn, Word
 from pipeline.evaluation.diarization import optimal_mapping, pooled_rates, score_diarization
 from pipeline.evaluation.music import FRAME, MusicCounts, frame_mask, music_counts
 from pipeline.evaluation.references import Reference, read_rttm, read_stm_text
@@ -15,8 +16,7 @@ from pipeline.evaluation.scoring import ratios, score_output, summarise
 from pipeline.evaluation.speakers import reference_stats, speaker_errors
 from pipeline.evaluation.systems import SystemOutput
 from pipeline.evaluation.transcript import normalise, scored_text, word_errors, words_inside
-from pipeline.stages.metrics import compute_metrics
-from pipeline.types import SpeakerStats, Turn, Word
+from pipeline.stages.metrics.conversation import compute_metrics
 
 WHOLE = ((0.0, 20.0),)
 REFERENCE = (Turn(0.0, 10.0, "A"), Turn(10.0, 20.0, "B"))
@@ -107,7 +107,7 @@ def test_no_music_nothing_stripped_has_no_f1_and_counts_pool() -> None:
 
 
 def stats(turns: tuple[Turn, ...], duration: float = 40.0) -> tuple[SpeakerStats, ...]:
-    speakers, _ = compute_metrics(
+    speakers, _, _ = compute_metrics(
         duration=duration,
         turns=turns,
         overlapped_turns=turns,

@@ -10,8 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipeline.config import AsrConfig
-from pipeline.gpu_libs import (
+from pipeline.core.config import AsrConfig
+from pipeline.models import whisper as whisper_module
+from pipeline.models.gpu_libs import (
     CTRANSLATE2_CUBLAS_FUNCTIONS,
     SHIM_ENV,
     Library,
@@ -21,7 +22,7 @@ from pipeline.gpu_libs import (
     preload_cuda_libraries,
     soname_location,
 )
-from pipeline.stages import transcribe as transcribe_module
+from pipeline.stages.transcribe import Transcriber
 
 
 def touch(path: Path) -> Path:
@@ -214,17 +215,15 @@ def test_the_shim_on_the_real_cuda13_cublas(tmp_path: Path) -> None:
     assert ctypes.CDLL("libcublas.so.12").cublasGetProperty  # CTranslate2's dlopen would get it
 
 
-def test_the_transcriber_preloads_only_for_cuda(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_whisper_loader_preloads_only_for_cuda(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(transcribe_module, "preload_cuda_libraries", lambda: calls.append("preload"))
-    monkeypatch.setattr(transcribe_module, "resolve_model", lambda name, models_dir: (tmp_path, None))
-    monkeypatch.setattr(
-        transcribe_module.Transcriber, "_load", lambda self, path, device: setattr(self, "compute_type", "x")
-    )
+    monkeypatch.setattr(whisper_module, "preload_cuda_libraries", lambda: calls.append("preload"))
+    monkeypatch.setattr(whisper_module, "resolve_model", lambda name, models_dir: (tmp_path, None))
+    monkeypatch.setattr(whisper_module, "_load", lambda config, path, device, identity: None)
 
     for device in ("cpu", "cuda"):
-        monkeypatch.setattr(transcribe_module, "resolve_ctranslate2_device", lambda requested, d=device: d)
-        transcribe_module.Transcriber(AsrConfig(device="auto"), models_dir=tmp_path)
+        monkeypatch.setattr(whisper_module, "resolve_ctranslate2_device", lambda requested, d=device: d)
+        whisper_module.load_whisper(AsrConfig(device="auto"), models_dir=tmp_path)
     assert calls == ["preload"]
 
 
@@ -238,10 +237,10 @@ def ctranslate2_gpus() -> int:
 
 @pytest.mark.skipif(ctranslate2_gpus() == 0, reason="needs a GPU that CTranslate2 sees")
 def test_faster_whisper_runs_on_the_gpu_after_preload() -> None:
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
 
     models_dir = load_config("default").models_dir
-    transcriber = transcribe_module.Transcriber(
+    transcriber = Transcriber(
         AsrConfig(model="tiny.en", device="cuda", compute_type="float16"), models_dir=models_dir
     )
     assert transcriber.device == "cuda"  # its load decodes 1 s on the GPU: cuBLAS was found

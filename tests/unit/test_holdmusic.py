@@ -7,8 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from pipeline.config import HoldMusicConfig
-from pipeline.scenarios import (
+from pipeline.core.config import HoldMusicConfig
+from pipeline.core.types import Region
+from pipeline.evaluation.scenarios import (
     SAMPLE_RATE,
     announcer_clips,
     fade,
@@ -18,8 +19,7 @@ from pipeline.scenarios import (
     speech_clips,
     synth_loop,
 )
-from pipeline.stages.holdmusic import MusicDetector, detect_music, runs
-from pipeline.types import Region
+from pipeline.stages.holdmusic.detector import MusicDetector, detect_music, runs
 
 BPM, BARS = 100.0, 4
 PERIOD = BARS * 240.0 / BPM  # 9.6 s
@@ -121,7 +121,8 @@ def test_detect_music_function_and_identities(loop: np.ndarray) -> None:
     regions = detect_music(audio, config=HoldMusicConfig())
     assert [r.kind for r in regions] == ["loop"]
     identity = MusicDetector(HoldMusicConfig()).identities[0]
-    assert identity.role == "vad" and identity.sha256 is not None and len(identity.sha256) == 64
+    assert identity.role == "vad" and identity.name == "silero-vad" and identity.sha256 is not None
+    assert len(identity.sha256) == 64
 
 
 def test_other_sample_rate(detector: MusicDetector, loop: np.ndarray) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from conftest import build_hand_result
 
+from pipeline.core.types import ConversationStats, RecordingResult
 from pipeline.report import get_writer, writer_names
 from pipeline.report.html import render_html
-from pipeline.types import ConversationStats, RecordingResult
 
 HOSTILE = '<script>alert("x")</script> O\'Brien & "Co" <img src=x onerror=alert(1)>'
 

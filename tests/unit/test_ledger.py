@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.batch import LocalExecutor, run_batch
-from pipeline.config import load_config
-from pipeline.errors import AudioError
-from pipeline.hashing import file_sha256
-from pipeline.ledger import Ledger, config_sha256
-from pipeline.types import ConversationStats, ModelIdentity, RecordingResult
+from pipeline.core.config import load_config
+from pipeline.core.errors import AudioError
+from pipeline.core.types import ConversationStats, ModelIdentity, RecordingResult
+from pipeline.io.hashing import file_sha256
+from pipeline.run.batch import LocalExecutor, run_batch
+from pipeline.run.ledger import Ledger
+from pipeline.run.options import RunOptions
+from pipeline.run.runner import config_sha256
+from pipeline.stages.naming import SpeakerNaming
 
 MODELS = (ModelIdentity("asr", "fake", "test", "abc"),)
 
@@ -61,12 +64,18 @@ def test_last_run_start_ignores_runs_cut_off(tmp_path):
         assert ledger.last_run_start().isoformat() == "2024-05-01T00:00:00+00:00"
 
 
-def test_config_hash_ignores_how_and_where_a_batch_runs():
-    base = load_config("default")
-    assert config_sha256(base) == config_sha256(load_config("default", **{"batch.executor": "ray"}))
-    assert config_sha256(base) != config_sha256(load_config("default", **{"asr.beam_size": 1}))
-    token = load_config("default", **{"diarization.pyannote.token": "hf_secret"})
-    assert config_sha256(token) == config_sha256(base)  # secrets never reach the ledger
+def config_hash(naming: SpeakerNaming | None = None, **overrides: object) -> str:
+    return config_sha256(RunOptions(load_config("default", **overrides), naming or SpeakerNaming()))
+
+
+def test_config_hash_is_the_stages_keys_not_how_and_where_a_batch_runs(tmp_path):
+    base = config_hash()
+    assert base == config_hash(**{"batch.executor": "ray", "asr.cpu_threads": 2, "models_dir": str(tmp_path)})
+    assert base != config_hash(**{"asr.beam_size": 1})
+    assert base != config_hash(**{"hold_music.strip": "off"})  # the strip stage's key
+    assert base != config_hash(**{"output.formats": ["json"]})
+    assert base != config_hash(SpeakerNaming(names=("Host", "Guest")))  # names change the outputs
+    assert base == config_hash(**{"diarization.pyannote.token": "hf_secret"})  # secrets never reach it
 
 
 # -- what a rerun does -------------------------------------------------------------------
@@ -79,8 +88,9 @@ class FakeProcessor:
         self.loads = 0
         self.calls: list[str] = []
 
-    def load(self, config, cache_root):
+    def load(self, options, cache_root):
         self.loads += 1
+        self.options = options
         return self.process
 
     def process(self, path: Path, progress) -> RecordingResult:
@@ -113,10 +123,11 @@ def batch(tmp_path):
     (tmp_path / "in").mkdir()
     fake = FakeProcessor()
 
-    def run(*, since=None, **overrides):
+    def run(*, since=None, naming=None, **overrides):
         config = load_config("default", **{"output.formats": ["json"], **overrides})
+        options = RunOptions(config, naming or SpeakerNaming())
         executor = functools.partial(LocalExecutor, make_processor=fake.load)
-        return run_batch([str(tmp_path / "in")], config, tmp_path / "out", since=since, executor=executor)
+        return run_batch([str(tmp_path / "in")], options, tmp_path / "out", since=since, executor=executor)
 
     run.fake = fake
     run.inp = tmp_path / "in"
@@ -212,3 +223,11 @@ def test_result_source_is_the_recording_uri(batch):
     batch()
     text = (batch.out / "a" / "result.json").read_text()
     assert f'"source": "{batch.inp / "a.wav"}"' in text
+
+
+def test_speaker_names_reach_the_workers_and_redo_what_was_named_otherwise(batch):
+    (batch.inp / "a.wav").write_bytes(b"aaaa")
+    batch()
+    report = batch(naming=SpeakerNaming(names=("Host", "Guest")))
+    assert batch.fake.options.naming.names == ("Host", "Guest")
+    assert statuses(report) == {"a.wav": "done"}  # other names, other outputs: redone

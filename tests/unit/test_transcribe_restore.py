@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from pipeline.core.timeline import KeptTimeline
+from pipeline.core.types import Region, Segment, Word
 from pipeline.stages.transcribe import restore_original_time
-from pipeline.timeline import KeptTimeline
-from pipeline.types import Region, Segment, Word
 
 # Original 0-60 s; music 10-40 stripped: kept 0-10 then 40-60 (kept time 10 = original 40).
 TIMELINE = KeptTimeline.from_stripped(60.0, [Region(10.0, 40.0, "loop")])

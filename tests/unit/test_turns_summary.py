@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from pipeline.core.timefmt import clock
 from pipeline.report import get_writer
-from pipeline.report.summary import clock, print_summary
+from pipeline.report.summary import print_summary
 
 
 def test_turns_csv_loads_with_pandas(tmp_path: Path, hand_built_result):

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ConfigError
-from pipeline.report import get_writer, write_outputs, writer_names
-from pipeline.report.jsonfile import validate_result
-from pipeline.report.text import music_line
-from pipeline.serialize import result_from_dict
-from pipeline.types import (
+from pipeline.core.errors import ConfigError
+from pipeline.core.serialize import result_from_dict
+from pipeline.core.types import (
     ConversationStats,
+    FloorTurn,
     RecordingResult,
     Region,
     Segment,
@@ -22,6 +20,10 @@ from pipeline.types import (
     Turn,
     Word,
 )
+from pipeline.report import get_writer, writer_names
+from pipeline.report.jsonfile import validate_result
+from pipeline.report.text import music_line
+from pipeline.run.outputs import write_outputs
 
 
 def small_result(source: str = "talk.wav") -> RecordingResult:
@@ -48,6 +50,10 @@ def small_result(source: str = "talk.wav") -> RecordingResult:
         speakers=speakers,
         conversation=ConversationStats(2710.0, 2697.0, 3.1, 2),
         language="en",
+        floor_turns=(
+            FloorTurn("A", 2699.8, 2701.2, 1.4, "turn", True, 2, "Hello there?", questions=1),
+            FloorTurn("B", 2701.9, 2703.6, 1.7, "turn", True, 1, "Yes.", response_latency=0.7),
+        ),
         config={"asr": {"model": "tiny.en"}},
         timings={"asr": 1.5},
     )
@@ -101,7 +107,7 @@ def test_result_json_validates_and_round_trips(tmp_path: Path) -> None:
     get_writer("json")(result, tmp_path)
     data = json.loads((tmp_path / "result.json").read_text())
     validate_result(data)
-    assert data["schema_version"] == "1.0"
+    assert data["schema_version"] == "1.1"
     assert result_from_dict(data) == result
 
 
@@ -131,5 +137,6 @@ def test_schema_lists_every_field_of_the_result_types() -> None:
         ("word", Word),
         ("segment", Segment),
         ("region", Region),
+        ("floor_turn", FloorTurn),
     ):
         assert set(defs[name]["properties"]) == {f.name for f in dataclasses.fields(cls)}, name

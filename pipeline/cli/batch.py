@@ -1,0 +1,135 @@
+"""The ``speechpipe batch`` subcommand: parse, pick the executor, run, print the summary.
+
+The flags it shares with ``run`` become the same ``RunOptions`` (speaker names and
+enrollment included), handed to every worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.cli.jsonlog import use_json_logs
+from pipeline.cli.options import add_common_options, run_options
+from pipeline.core.errors import ConfigError
+from pipeline.core.timefmt import clock
+
+if TYPE_CHECKING:
+    from pipeline.run.batch import BatchReport, ExecutorFactory
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """Analyse many recordings with the models loaded once, skipping what an earlier run
+in the same OUT already finished (OUT/ledger.sqlite records each recording's content hash, config hash,
+status, error and stage timings). A failing recording never stops the batch. Rerun the same command
+after a crash or a kill: finished recordings are skipped and finished stages reused."""
+
+EPILOG = """exit codes: 0 every recording done or already done; 1 some recordings failed (see the summary
+and the ledger); 2 bad input, config or flag; 3 model missing or failing its checksum; 5 output not
+writable; 130 interrupted."""
+
+
+def add_batch_parser(commands: argparse._SubParsersAction) -> None:
+    """Register ``batch`` on the ``speechpipe`` subcommands."""
+    batch = commands.add_parser(
+        "batch",
+        help="analyse many recordings: resumable, local or on a Ray cluster",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+    )
+    batch.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="audio files, folders (searched recursively by audio extension), globs, "
+        "or fsspec URLs (s3://bucket/calls/, gs://..., memory://...)",
+    )
+    batch.add_argument(
+        "--manifest",
+        type=Path,
+        metavar="FILE.csv",
+        help="CSV with a 'path' column listing recordings (relative to the CSV's folder)",
+    )
+    add_common_options(batch)
+    batch.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        help="local: this process (the default); ray: one task per recording on Ray",
+    )
+    batch.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="join an existing Ray cluster: 'auto' on a cluster node, or ray://HOST:10001 "
+        "(implies --executor ray; default: start Ray on this machine)",
+    )
+    batch.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only recordings modified since WHEN: 'last' (the previous finished run in OUT), "
+        "a duration (36h, 7d) or a date/time (2024-05-01, 2024-05-01T06:00, UTC)",
+    )
+    batch.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="json: one JSON object per log line on stderr (default: %(default)s)",
+    )
+    batch.set_defaults(handler=_batch_command)
+
+
+def _batch_command(args: argparse.Namespace) -> int:
+    # The batch machinery brings fsspec, numpy, scipy and every stage (over a second):
+    # imported once the command runs, so that `speechpipe --help` answers at once.
+    from pipeline.run.batch import LocalExecutor, run_batch
+    from pipeline.run.ray_executor import RayExecutor
+
+    if args.log_format == "json":
+        use_json_logs(logging.DEBUG if args.verbose else logging.INFO)
+    if not args.inputs and args.manifest is None:
+        raise ConfigError("batch: give INPUT files, folders or URLs, or --manifest FILE.csv")
+    executor_name = args.executor or ("ray" if args.ray_address else None)
+    options = run_options(args, **{"batch.executor": executor_name, "batch.ray_address": args.ray_address})
+    executor: ExecutorFactory
+    if options.config.batch.executor == "ray":
+        executor = partial(RayExecutor, json_logs=args.log_format == "json")
+    else:
+        executor = partial(LocalExecutor, show_progress=not args.quiet and args.log_format == "text")
+    report = run_batch(
+        args.inputs, options, args.output, manifest=args.manifest, since=args.since, executor=executor
+    )
+    if not args.quiet:
+        print_batch_summary(report, args.output)
+    return report.exit_code
+
+
+def print_batch_summary(report: BatchReport, out_root: Path) -> None:
+    """Print one table row per recording, then the totals, on stdout."""
+    styles = {"done": "green", "skipped": "dim", "failed": "bold red"}
+    table = Table(title=f"speechpipe batch {report.run_id}", title_justify="left")
+    table.add_column("recording", overflow="fold")
+    table.add_column("status")
+    table.add_column("audio", justify="right")
+    table.add_column("speakers", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("output / error", overflow="fold")
+    for row in report.rows:
+        table.add_row(
+            Path(row.uri).name if "://" not in row.uri else row.uri,
+            f"[{styles[row.status]}]{row.status}[/]",
+            clock(row.duration) if row.duration is not None else "",
+            str(row.speakers) if row.speakers is not None else "",
+            f"{row.seconds:.1f} s" if row.status != "skipped" else "",
+            row.error if row.error else str(out_root / row.output_dir) if row.output_dir else "",
+        )
+    console = Console()
+    console.print(table)
+    console.print(
+        f"{report.count('done')} done, {report.count('skipped')} already done, "
+        f"{report.count('failed')} failed in {report.seconds:.1f} s; ledger: {out_root / 'ledger.sqlite'}"
+    )

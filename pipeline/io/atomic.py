@@ -1,0 +1,65 @@
+"""Atomic file writes: write a temporary file beside the target, then rename."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from pipeline.core.errors import OutputError
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file that replaces ``path`` only if the block succeeds.
+
+    The temporary file lives in the same folder (same filesystem), is flushed and
+    fsynced, then renamed over ``path``; on any error it is removed and ``path``
+    is left as it was.
+
+    Raises
+    ------
+    OutputError
+        The disk is full or the folder is not writable.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8", newline=None) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(
+            tmp, 0o644
+        )  # mkstemp makes owner-only files; outputs are for everyone who may read the folder
+        os.replace(tmp, path)
+    except OSError as err:
+        _remove(tmp)
+        reason = "disk full" if err.errno == errno.ENOSPC else err.strerror or str(err)
+        raise OutputError(f"{path}: cannot write ({reason}); free space or choose another --output") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; return ``path``."""
+    with atomic_open(path, "w") as handle:
+        handle.write(text)
+    return path
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; return ``path``."""
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+    return path
+
+
+def _remove(tmp: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)

@@ -1,0 +1,209 @@
+"""One recording through the stages: the runner builds them, loads their models once, loops over them.
+
+Stage order and the one rule that holds it together: music is found on the
+original audio and stripped first; ASR and diarization see only the kept audio;
+their answers are mapped back, so every time in the result is on the original
+recording. Then words get speakers, speakers get names (when asked), and the
+metrics are computed once. Each stage declares what it needs and what changes its
+output (``pipeline.stages.base``); a cached stage's output is kept by the
+recording's content hash, what it needs, its key and its models' checksums
+(``cache.py``), so a rerun redoes only what changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.core.errors import StageError
+from pipeline.core.serialize import to_jsonable
+from pipeline.core.timeline import KeptTimeline
+from pipeline.core.types import ModelIdentity, RecordingResult
+from pipeline.core.validate import invariant_violations
+from pipeline.io.audio import SAMPLE_RATE, load_audio, probe
+from pipeline.io.hashing import data_sha256, file_sha256
+from pipeline.run.cache import StageCache
+from pipeline.run.heap import release_free_memory
+from pipeline.run.options import RunOptions
+from pipeline.run.outputs import safe_output_name, write_outputs
+from pipeline.run.progress import ProgressReporter, SilentProgress, TqdmProgress
+from pipeline.stages.align import AlignStage
+from pipeline.stages.base import RecordingState, Stage, check_order
+from pipeline.stages.diarization.stage import DiarizationStage
+from pipeline.stages.holdmusic.stage import HoldMusicStage, StripStage
+from pipeline.stages.metrics.stage import MetricsStage
+from pipeline.stages.naming import NamingStage
+from pipeline.stages.transcribe import AsrStage
+
+logger = logging.getLogger(__name__)
+
+
+def build_stages(options: RunOptions) -> tuple[Stage[Any], ...]:
+    """The stages a run's options ask for, in order (no model is loaded here).
+
+    Raises
+    ------
+    StageError
+        A stage needs what no stage before it provides (a bug in this list).
+    """
+    config = options.config
+    stages: list[Stage[Any]] = [
+        HoldMusicStage(config.hold_music, models_dir=config.models_dir),
+        StripStage(config.hold_music.strip),
+        AsrStage(config.asr, models_dir=config.models_dir),
+        DiarizationStage(config.diarization, models_dir=config.models_dir),
+        AlignStage(),
+    ]
+    if options.naming:
+        stages.append(
+            NamingStage(
+                options.naming,
+                threshold=config.metrics.enrollment_threshold,
+                margin=config.metrics.enrollment_margin,
+                models_dir=config.models_dir,
+            )
+        )
+    stages.append(MetricsStage(config.metrics))
+    check_order(stages)
+    return tuple(stages)
+
+
+def config_sha256(options: RunOptions) -> str:
+    """Hex sha256 of everything that changes a run's outputs: every stage's key and the output formats.
+
+    Where and how recordings run (executor, Ray workers, the models and cache folders)
+    and secrets (the hub token) are in no stage's key, so switching executor never
+    redoes finished work; the batch ledger keys its rows by this hash.
+    """
+    stages = build_stages(options)
+    return data_sha256(
+        {"stages": {stage.name: stage.cache_key() for stage in stages}, "formats": list(options.formats)}
+    )
+
+
+class Runner:
+    """The stages of a run with their models loaded (once): analyses one recording after another.
+
+    Parameters
+    ----------
+    options
+        The run's config and speaker naming.
+
+    Raises
+    ------
+    ModelError
+        A model is missing or fails its checksum.
+    ConfigError
+        A device was asked for that the model library cannot use.
+    """
+
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
+        self.stages = build_stages(options)
+        began = time.perf_counter()
+        for stage in self.stages:
+            stage.load()
+        logger.info("models loaded in %.1f s", time.perf_counter() - began, extra={"event": "models_loaded"})
+
+    @property
+    def identities(self) -> tuple[ModelIdentity, ...]:
+        """Every model the stages run, once each, in stage order."""
+        return tuple(dict.fromkeys(identity for stage in self.stages for identity in stage.identities))
+
+    def analyse(
+        self, path: Path, *, cache: StageCache, progress: ProgressReporter | None = None
+    ) -> RecordingResult:
+        """Analyse one recording; every time in the result is seconds on the original.
+
+        Raises
+        ------
+        AudioError
+            The file cannot be decoded (nothing is written).
+        StageError
+            A stage failed, or the result breaks an invariant (a bug: nothing is written).
+        """
+        progress = progress or SilentProgress()
+        timer = _Timer()
+        with timer.stage("decode"):
+            content_sha256 = file_sha256(path)
+            audio = load_audio(path)
+        duration = audio.size / SAMPLE_RATE
+        state = RecordingState(path, content_sha256, duration, audio, KeptTimeline.keep_all(duration))
+        del audio  # the state holds it until stripping leaves only the kept audio
+        for stage in self.stages:
+            with timer.stage(stage.name):
+                state = _run_stage(stage, state, cache, progress)
+        result = state.result(
+            config=self.options.config.public_dict(), models=self.identities, timings=timer.timings
+        )
+        problems = invariant_violations(result)
+        if problems:
+            raise StageError(
+                f"{path}: result breaks {len(problems)} invariant(s), first: {problems[0]}; please report it"
+            )
+        return result
+
+
+def run_files(
+    paths: Sequence[Path], options: RunOptions, *, out_root: Path, show_progress: bool = False
+) -> Iterator[tuple[RecordingResult, Path]]:
+    """Analyse ``paths`` one after another with the models loaded once, writing each one's outputs.
+
+    Every file is probed before any model loads (a bad path fails in milliseconds).
+
+    Yields
+    ------
+    result, out_dir
+        Each recording's result and its output folder ``out_root/<safe name>/``.
+    """
+    for path in paths:
+        probe(path)
+    runner = Runner(options)
+    cache = StageCache(options.config.cache_dir or out_root / ".cache")
+    for path in paths:
+        progress = TqdmProgress(path.name) if show_progress else SilentProgress()
+        result = runner.analyse(path, cache=cache, progress=progress)
+        out_dir = out_root / safe_output_name(path)
+        write_outputs(result, out_dir, options.formats)
+        yield result, out_dir
+
+
+def _run_stage(
+    stage: Stage[Any], state: RecordingState, cache: StageCache, progress: ProgressReporter
+) -> RecordingState:
+    """``state`` after ``stage``: its output from the cache when kept there, else computed."""
+    if stage.progress_label is not None:
+        progress.start(stage.progress_label, state.timeline.kept_duration)
+    if stage.cached:
+        parts = {
+            **state.fingerprint(stage.needs),
+            "key": stage.cache_key(),
+            "models": to_jsonable(stage.identities),
+        }
+        output = cache.get_or_compute(
+            stage.name, parts, stage.output_type, lambda: stage.run(state, progress.update)
+        )
+    else:
+        output = stage.run(state, progress.update)
+    if stage.progress_label is not None:
+        progress.finish()
+    return stage.apply(state, output)
+
+
+@dataclass
+class _Timer:
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(time.perf_counter() - began, 3)
+            release_free_memory()  # what a stage freed goes back before the next one allocates

