@@ -56,8 +56,9 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
     ).stdout.strip()
     # Paths listed in a .pth file join sys.path after the venv's own site-packages, and the
-    # .pth files inside them are not run: this environment's editable install stays out.
-    ours = [p for p in dict.fromkeys(sys.path) if p.endswith("site-packages") and not p.startswith(str(REPO))]
+    # .pth files inside them are not run: this environment's editable install stays out
+    # (also when this environment is the checkout's own .venv).
+    ours = [p for p in dict.fromkeys(sys.path) if p.endswith("site-packages")]
     Path(site, "dependencies.pth").write_text("\n".join(ours) + "\n")
     install = [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", "-q"]
     subprocess.run([*install, str(wheel)], check=True, capture_output=True, timeout=300)
