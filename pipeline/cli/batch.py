@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.cli.jsonlog import use_json_logs
 from pipeline.cli.options import add_common_options, run_options
-from pipeline.core.errors import ConfigError
+from pipeline.core.errors import ConfigError, one_line
 from pipeline.core.timefmt import clock
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ after a crash or a kill: finished recordings are skipped and finished stages reu
 
 EPILOG = """exit codes: 0 every recording done or already done; 1 some recordings failed (see the summary
 and the ledger); 2 bad input, config or flag; 3 model missing or failing its checksum; 5 output not
-writable; 130 interrupted."""
+writable; 130 interrupted; 143 terminated (SIGTERM)."""
 
 
 def add_batch_parser(commands: argparse._SubParsersAction) -> None:
@@ -119,17 +120,21 @@ def print_batch_summary(report: BatchReport, out_root: Path) -> None:
     table.add_column("time", justify="right")
     table.add_column("output / error", overflow="fold")
     for row in report.rows:
+        where = row.error if row.error else str(out_root / row.output_dir) if row.output_dir else ""
         table.add_row(
-            Path(row.uri).name if "://" not in row.uri else row.uri,
-            f"[{styles[row.status]}]{row.status}[/]",
+            # Text, not str: a name like "take [final].wav" must not be read as rich markup.
+            Text(one_line(Path(row.uri).name if "://" not in row.uri else row.uri)),
+            Text(row.status, style=styles[row.status]),
             clock(row.duration) if row.duration is not None else "",
             str(row.speakers) if row.speakers is not None else "",
             f"{row.seconds:.1f} s" if row.status != "skipped" else "",
-            row.error if row.error else str(out_root / row.output_dir) if row.output_dir else "",
+            Text(one_line(where)),
         )
     console = Console()
     console.print(table)
     console.print(
-        f"{report.count('done')} done, {report.count('skipped')} already done, "
-        f"{report.count('failed')} failed in {report.seconds:.1f} s; ledger: {out_root / 'ledger.sqlite'}"
+        Text(
+            f"{report.count('done')} done, {report.count('skipped')} already done, "
+            f"{report.count('failed')} failed in {report.seconds:.1f} s; ledger: {out_root / 'ledger.sqlite'}"
+        )
     )

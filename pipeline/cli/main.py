@@ -4,13 +4,14 @@ Each subcommand lives in its own module (``run``, ``batch``, ``models``, ``eval`
 ``doctor``); ``run`` and ``batch`` parse their shared flags into one ``RunOptions``
 (``options.py``). Exit codes: 0 success, 1 some recordings of a batch failed, 2 bad
 input or usage, 3 model missing or corrupt, 4 a stage failed, 5 output not writable,
-130 interrupted.
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -21,7 +22,7 @@ from pipeline.cli.eval import add_eval_parser
 from pipeline.cli.models import add_models_parser
 from pipeline.cli.options import EPILOG
 from pipeline.cli.run import add_run_parser
-from pipeline.core.errors import PipelineError
+from pipeline.core.errors import PipelineError, one_line
 from pipeline.run.heap import limit_arenas
 
 logger = logging.getLogger("pipeline")
@@ -59,11 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the user's business: route warnings to logging and show them only with -v.
     logging.captureWarnings(True)
     logging.getLogger("py.warnings").setLevel(logging.WARNING if verbose else logging.ERROR)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.handler(args))
     except PipelineError as err:
-        print(f"speechpipe: error: {err}", file=sys.stderr)
+        print(f"speechpipe: error: {one_line(str(err))}", file=sys.stderr)
         return err.exit_code
+    except Terminated:
+        print("speechpipe: terminated (SIGTERM); finished work is kept, rerun to go on", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("speechpipe: interrupted", file=sys.stderr)
         return 130
@@ -71,7 +76,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "debug", False):
             raise
         print(
-            f"speechpipe: internal error: {type(err).__name__}: {err} (rerun with --debug for details)",
+            one_line(
+                f"speechpipe: internal error: {type(err).__name__}: {err} (rerun with --debug for details)"
+            ),
             file=sys.stderr,
         )
         return 4
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, Docker, Kubernetes): unwinds like Ctrl-C, so temporary files are removed."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated

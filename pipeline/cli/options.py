@@ -11,7 +11,8 @@ from pipeline.run.options import RunOptions
 from pipeline.stages.naming import SpeakerNaming, parse_enrollments, parse_speaker_names
 
 EPILOG = """exit codes: 0 success; 1 some recordings of a batch failed; 2 bad input, config or flag;
-3 model missing or failing its checksum; 4 a stage failed; 5 output not writable; 130 interrupted."""
+3 model missing or failing its checksum; 4 a stage failed; 5 output not writable; 130 interrupted;
+143 terminated (SIGTERM)."""
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:

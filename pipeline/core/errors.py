@@ -49,3 +49,11 @@ class OutputError(PipelineError):
     """An output file could not be written."""
 
     exit_code = 5
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: newlines, tabs and other control characters shown as escapes.
+
+    A file name may hold any of them; an error message must stay one line.
+    """
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import logging
 import re
 import tempfile
@@ -40,13 +39,13 @@ from typing import Any, Literal, Protocol
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from pipeline.core.errors import AudioError, ConfigError, PipelineError, StageError
+from pipeline.core.errors import AudioError, ConfigError, OutputError, PipelineError, StageError, one_line
 from pipeline.core.types import RecordingResult
 from pipeline.io.hashing import file_sha256
 from pipeline.run.cache import StageCache
 from pipeline.run.ledger import Ledger, utc_now
 from pipeline.run.options import RunOptions
-from pipeline.run.outputs import safe_output_name, write_outputs
+from pipeline.run.outputs import assign_output_names, check_output_folder, usable_output_name, write_outputs
 from pipeline.run.progress import ProgressReporter, SilentProgress, TqdmProgress
 from pipeline.run.runner import Runner, config_sha256
 
@@ -162,7 +161,9 @@ def _expand(spec: str, wanted: set[str]) -> list[InputItem]:
     except (ValueError, ImportError) as err:
         raise ConfigError(f"{spec}: cannot open ({err}); check the URL, install its backend") from None
     try:
-        if any(char in path for char in "*?["):  # a glob
+        # A name is taken literally when something has it ("call [1].wav"); it is a
+        # glob only when it has glob characters and names nothing.
+        if any(char in path for char in "*?[") and not fs.exists(path):
             listing = {p: fs.info(p) for p in fs.glob(path)}
             listing = {p: info for p, info in listing.items() if info["type"] == "file"}
         elif fs.isdir(path):
@@ -231,7 +232,10 @@ def parse_since(text: str, *, now: datetime, last_run: datetime | None) -> datet
     if text == "last":
         return last_run
     if match := _DURATION.match(text):
-        return now - timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+        try:
+            return now - timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+        except OverflowError:
+            return None  # further back than any date: everything
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
@@ -296,14 +300,12 @@ def plan(
                 continue
             tasks.append(Task(item, entry.output_dir, known_sha256=entry.content_sha256))
             continue
-        if item.uri in claimed:  # tried before (failed, cut off, or under another config)
+        if item.uri in claimed and usable_output_name(claimed[item.uri], out_root):
+            # tried before (failed, cut off, or under another config)
             tasks.append(Task(item, claimed[item.uri]))
             continue
-        name = safe_output_name(Path(item.name))
-        if owners.setdefault(name, item.uri) != item.uri:
-            # Same file name from another folder or bucket: keep both, apart and stable.
-            name = f"{name}-{hashlib.sha256(item.uri.encode()).hexdigest()[:8]}"
-            owners[name] = item.uri
+        # Same file name from another folder or bucket: both kept, apart and stable.
+        (name,) = assign_output_names([item.uri], owners, out_root)
         tasks.append(Task(item, name))
     return tasks, skipped
 
@@ -368,13 +370,27 @@ def analyse(task: Task, process: Processor, progress: ProgressReporter) -> Outco
                     return Outcome("unchanged", content_sha256, seconds=time.perf_counter() - began)
             result = dataclasses.replace(process(path, progress), source=task.item.uri)
         return Outcome("done", result.content_sha256, result, seconds=time.perf_counter() - began)
-    except PipelineError as err:
-        error, exit_code = str(err), err.exit_code
     except Exception as err:  # one broken recording must not stop the batch
-        logger.exception("%s: unexpected error", task.item.uri)
-        error, exit_code = f"{type(err).__name__}: {err}", StageError.exit_code
+        error, exit_code = describe_failure(err, task.item.uri)
     seconds = time.perf_counter() - began
     return Outcome("failed", content_sha256, error=error, exit_code=exit_code, seconds=seconds)
+
+
+def describe_failure(err: Exception, uri: str) -> tuple[str, int]:
+    """The one-line error and exit code a recording's failure is recorded with (never a traceback).
+
+    Our own errors keep their message and code; a file that cannot be read (gone,
+    permissions) is bad input (2); anything else is a bug: exit 4, its traceback
+    logged at debug level only (``--debug`` / ``-v`` with JSON logs).
+    """
+    if isinstance(err, PipelineError):
+        return one_line(str(err)), err.exit_code
+    if isinstance(err, OSError):
+        reason = err.strerror or type(err).__name__
+        return one_line(f"{uri}: cannot read ({reason}); check that the file is still there and readable"), 2
+    logger.debug("%s: unexpected error", uri, exc_info=err)
+    message = f"{uri}: internal error: {type(err).__name__}: {err}; please report it (rerun with --debug)"
+    return one_line(message), StageError.exit_code
 
 
 @contextmanager
@@ -524,10 +540,9 @@ class Recorder:
         if outcome.status == "done" and outcome.result is not None:
             try:
                 write_outputs(outcome.result, self.out_root / task.output_dir, self.formats)
-            except PipelineError as err:
-                outcome = dataclasses.replace(
-                    outcome, status="failed", error=str(err), exit_code=err.exit_code
-                )
+            except Exception as err:  # one recording's outputs never stop the batch
+                error, exit_code = describe_failure(err, task.item.uri)
+                outcome = dataclasses.replace(outcome, status="failed", error=error, exit_code=exit_code)
         if outcome.status == "done" and outcome.result is not None:
             result = outcome.result
             self.ledger.mark_done(
@@ -595,6 +610,31 @@ class BatchReport:
         return 1 if self.count("failed") else 0
 
 
+@contextmanager
+def one_batch_at_a_time(out_root: Path) -> Iterator[None]:
+    """Hold ``OUT/ledger.lock`` (an advisory ``flock``, released by the kernel even on SIGKILL).
+
+    Raises
+    ------
+    OutputError
+        Another batch holds it: two batches on one output folder would both redo all the work.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; one batch per folder is then up to the user
+        yield
+        return
+    with open(out_root / "ledger.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(
+                f"{out_root}: another speechpipe batch is writing to this folder; "
+                "wait for it to finish or choose another --output"
+            ) from None
+        yield
+
+
 class ExecutorFactory(Protocol):
     """Builds the executor once the output folder (hence the cache) is known."""
 
@@ -642,7 +682,9 @@ def run_batch(
     run_id = f"{started_at[:19].replace(':', '')}-{uuid.uuid4().hex[:8]}"
     config = options.config
     config_hash = config_sha256(options)
-    with Ledger.in_folder(out_root) as ledger:
+    check_output_folder(out_root)
+    check_output_folder(config.cache_dir or out_root / ".cache", what="cache_dir")
+    with one_batch_at_a_time(out_root), Ledger.in_folder(out_root) as ledger:
         items = discover_inputs(specs, manifest=manifest, extensions=config.batch.extensions)
         if since is not None:
             cutoff = parse_since(since, now=datetime.now(UTC), last_run=ledger.last_run_start())

@@ -30,7 +30,7 @@ from pipeline.io.hashing import data_sha256, file_sha256
 from pipeline.run.cache import StageCache
 from pipeline.run.heap import release_free_memory
 from pipeline.run.options import RunOptions
-from pipeline.run.outputs import safe_output_name, write_outputs
+from pipeline.run.outputs import assign_output_names, check_output_folder, write_outputs
 from pipeline.run.progress import ProgressReporter, SilentProgress, TqdmProgress
 from pipeline.stages.align import AlignStage
 from pipeline.stages.base import RecordingState, Stage, check_order
@@ -154,7 +154,9 @@ def run_files(
 ) -> Iterator[tuple[RecordingResult, Path]]:
     """Analyse ``paths`` one after another with the models loaded once, writing each one's outputs.
 
-    Every file is probed before any model loads (a bad path fails in milliseconds).
+    Every file is probed and the output folder checked before any model loads (a bad
+    path fails in milliseconds). Two recordings with the same file name get two
+    folders (``assign_output_names``, as in ``batch``).
 
     Yields
     ------
@@ -163,12 +165,16 @@ def run_files(
     """
     for path in paths:
         probe(path)
+    check_output_folder(out_root)
+    cache_root = options.config.cache_dir or out_root / ".cache"
+    check_output_folder(cache_root, what="cache_dir")
+    names = assign_output_names((str(path.resolve()) for path in paths), {}, out_root)
     runner = Runner(options)
-    cache = StageCache(options.config.cache_dir or out_root / ".cache")
-    for path in paths:
+    cache = StageCache(cache_root)
+    for path, name in zip(paths, names, strict=True):
         progress = TqdmProgress(path.name) if show_progress else SilentProgress()
         result = runner.analyse(path, cache=cache, progress=progress)
-        out_dir = out_root / safe_output_name(path)
+        out_dir = out_root / name
         write_outputs(result, out_dir, options.formats)
         yield result, out_dir
 

@@ -187,3 +187,53 @@ def test_same_file_name_in_two_folders_gets_two_stable_output_folders(tmp_path):
         assert task.output_dir == second
         (task,) = plan(items[1:], ledger, "other-cfg", tmp_path)[0]
         assert task.output_dir == second
+
+
+def test_a_name_with_glob_characters_is_taken_literally(tmp_path):
+    (tmp_path / "call [1].wav").write_bytes(b"x")
+    (tmp_path / "call 1.wav").write_bytes(b"y")
+    found = discover_inputs([str(tmp_path / "call [1].wav")], extensions=("wav",))
+    assert [Path(i.uri).name for i in found] == ["call [1].wav"]
+    # A pattern that names no file is still a glob (quoted by the user on purpose).
+    found = discover_inputs([str(tmp_path / "call*.wav")], extensions=("wav",))
+    assert sorted(Path(i.uri).name for i in found) == ["call 1.wav", "call [1].wav"]
+
+
+def test_since_further_back_than_any_date_takes_everything():
+    now = datetime(2024, 5, 2, tzinfo=UTC)
+    assert parse_since("99999999d", now=now, last_run=None) is None
+
+
+@pytest.mark.parametrize(
+    "name", ["ledger.sqlite.wav", "ledger.lock.mp3", "é" * 200 + ".wav", "ﷺ" * 40 + ".wav"]
+)
+def test_output_folder_never_takes_the_ledgers_name_or_grows_past_255_bytes(tmp_path, name):
+    (tmp_path / "ledger.sqlite").write_bytes(b"")
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        (task,), _ = plan([InputItem(f"/in/{name}", 1, 1.0)], ledger, "cfg", tmp_path)
+    assert task.output_dir not in ("ledger.sqlite", "ledger.lock")
+    assert len(f".{task.output_dir}.partial-12345678".encode()) <= 255
+    (tmp_path / task.output_dir).mkdir()
+
+
+def test_an_older_runs_unusable_folder_name_is_replaced(tmp_path):
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.mark_running(
+            "/in/ledger.sqlite.wav", "cfg", size=1, mtime=1.0, output_dir="ledger.sqlite", run_id="r"
+        )
+        (task,), _ = plan([InputItem("/in/ledger.sqlite.wav", 1, 1.0)], ledger, "cfg", tmp_path)
+    assert task.output_dir.startswith("ledger.sqlite-")
+
+
+def test_a_second_batch_on_the_same_folder_is_refused_while_the_first_runs(tmp_path):
+    from pipeline.core.errors import OutputError
+    from pipeline.run.batch import one_batch_at_a_time
+
+    with (
+        one_batch_at_a_time(tmp_path),
+        pytest.raises(OutputError, match="another speechpipe batch"),
+        one_batch_at_a_time(tmp_path),
+    ):
+        pass
+    with one_batch_at_a_time(tmp_path):  # released when the first one ends
+        pass

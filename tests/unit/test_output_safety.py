@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from pipeline.core.errors import OutputError
 from pipeline.io.atomic import atomic_write_text
-from pipeline.run.outputs import safe_output_name
+from pipeline.run.outputs import assign_output_names, check_output_folder, safe_output_name
 
 
 @pytest.mark.parametrize(
@@ -72,3 +73,28 @@ def test_source_has_no_shell_true_and_safe_yaml() -> None:
     for line in text.splitlines():
         if "torch.load(" in line:
             assert "weights_only=True" in line, line
+
+
+def test_same_file_name_twice_in_one_run_gets_two_folders(tmp_path: Path) -> None:
+    uris = ["/a/meeting.wav", "/b/meeting.wav", "/c/meeting.mp3"]
+    names = assign_output_names(uris, {}, tmp_path)
+    assert names[0] == "meeting" and len(set(names)) == 3
+    assert assign_output_names(uris, {}, tmp_path) == names  # stable from run to run
+
+
+@pytest.mark.parametrize("case", ["a file", "/dev/full", "read-only"])
+def test_unwritable_output_folder_is_exit_5_before_any_work(tmp_path: Path, case: str) -> None:
+    if case == "a file":
+        folder = tmp_path / "out.txt"
+        folder.write_text("")
+    elif case == "/dev/full":
+        folder = Path("/dev/full")
+    else:
+        folder = tmp_path / "ro"
+        folder.mkdir()
+        folder.chmod(0o555)
+        if os.access(folder, os.W_OK):  # root writes anywhere: a read-only bind is not at hand
+            pytest.skip("running as root: permissions do not stop writes")
+    with pytest.raises(OutputError) as err:
+        check_output_folder(folder)
+    assert err.value.exit_code == 5 and str(folder) in str(err.value)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.core.errors import ConfigError
+from pipeline.core.errors import ConfigError, OutputError
 from pipeline.core.serialize import result_from_dict
 from pipeline.core.types import (
     ConversationStats,
@@ -23,6 +23,7 @@ from pipeline.core.types import (
 from pipeline.report import get_writer, writer_names
 from pipeline.report.jsonfile import validate_result
 from pipeline.report.text import music_line
+from pipeline.run import outputs
 from pipeline.run.outputs import write_outputs
 
 
@@ -140,3 +141,31 @@ def test_schema_lists_every_field_of_the_result_types() -> None:
         ("floor_turn", FloorTurn),
     ):
         assert set(defs[name]["properties"]) == {f.name for f in dataclasses.fields(cls)}, name
+
+
+def test_a_failed_rewrite_leaves_the_previous_complete_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "meeting"
+    write_outputs(small_result(), out, ("json", "txt"))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken(result, folder):  # the second writer fails (disk full, say)
+        raise OutputError(f"{folder}/transcript.txt: cannot write (disk full)")
+
+    real_get_writer = outputs.get_writer
+    monkeypatch.setattr(
+        outputs, "get_writer", lambda name: broken if name == "txt" else real_get_writer(name)
+    )
+    with pytest.raises(OutputError):
+        write_outputs(small_result(), out, ("json", "txt"))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["meeting"]  # no staging folder left
+
+
+def test_a_killed_runs_partial_folder_is_named_so_and_removed_by_the_next_write(tmp_path: Path) -> None:
+    leftover = tmp_path / ".meeting.partial-0123abcd"
+    leftover.mkdir()
+    (leftover / ".result.json.x1.tmp").write_text("half")
+    write_outputs(small_result(), tmp_path / "meeting", ("json",))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["meeting"]
