@@ -14,6 +14,7 @@ from pipeline.core.serialize import result_from_dict
 from pipeline.core.types import (
     ConversationStats,
     FloorTurn,
+    LanguageDetection,
     RecordingResult,
     Region,
     Segment,
@@ -108,7 +109,7 @@ def test_result_json_validates_and_round_trips(tmp_path: Path) -> None:
     get_writer("json")(result, tmp_path)
     data = json.loads((tmp_path / "result.json").read_text())
     validate_result(data)
-    assert data["schema_version"] == "1.1"
+    assert data["schema_version"] == "1.2"
     assert result_from_dict(data) == result
 
 
@@ -139,6 +140,7 @@ def test_schema_lists_every_field_of_the_result_types() -> None:
         ("segment", Segment),
         ("region", Region),
         ("floor_turn", FloorTurn),
+        ("language_detection", LanguageDetection),
     ):
         assert set(defs[name]["properties"]) == {f.name for f in dataclasses.fields(cls)}, name
 
