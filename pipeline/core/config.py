@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.core.errors import ConfigError
+from pipeline.core.languages import WHISPER_LANGUAGES
 from pipeline.core.locations import CONFIGS_DIR, default_models_dir
 
 
@@ -103,6 +104,41 @@ class AsrConfig(_Strict):
         ge=60,
         description="longer audio is transcribed in windows of at most this, cut where quietest, seconds",
     )
+    language_check: Literal["warn", "switch", "off"] = Field(
+        "warn",
+        description="with an English-only model or a fixed language, hear which language is spoken first; "
+        "another one: warn, or switch (transcribe with language_model in that language)",
+    )
+    language_model: str = Field(
+        "base", description="multilingual model that hears the language (and transcribes after a switch)"
+    )
+    language_threshold: float = Field(
+        0.7, ge=0, le=1, description="another language is believed at this mean probability over the windows"
+    )
+
+    @property
+    def english_only(self) -> bool:
+        """The model transcribes English only (``*.en``)."""
+        return self.model.endswith(".en")
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        if value is not None and value not in WHISPER_LANGUAGES:
+            raise ValueError(
+                f"unknown language {value!r} (--language); give a code Whisper knows, e.g. en, fr, de, es, "
+                f"one of: {', '.join(WHISPER_LANGUAGES)}"
+            )
+        return value
+
+    @field_validator("language_model")
+    @classmethod
+    def _multilingual(cls, value: str) -> str:
+        if value.endswith(".en"):
+            raise ValueError(
+                f"{value!r} is English-only; language ID needs a multilingual model such as base"
+            )
+        return value
 
 
 class ClusteringConfig(_Strict):

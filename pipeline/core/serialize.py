@@ -14,7 +14,7 @@ from typing import Any
 from pipeline import __version__
 from pipeline.core.types import RecordingResult
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """Version of result.json's layout; bump on any incompatible change."""
 
 

@@ -11,6 +11,7 @@ from typing import Literal
 
 MusicKind = Literal["loop", "music"]
 TurnKind = Literal["turn", "backchannel", "interjection"]
+LanguageAction = Literal["none", "warn", "switch"]
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,33 @@ class ConversationStats:
 
 
 @dataclass(frozen=True)
+class LanguageDetection:
+    """The spoken language as a multilingual Whisper heard it (``asr.language_check``).
+
+    Attributes
+    ----------
+    language : str
+        Whisper's language code, e.g. ``"fr"``.
+    probability : float
+        Its probability in [0, 1], averaged over the windows heard.
+    windows : int
+        Speech windows of at most 30 s heard; 0 when the ASR model's own detection
+        (its first 30 s) is reported.
+    model : str
+        Registry name of the model that heard them.
+    action : {"none", "warn", "switch"}
+        What the ASR stage did: nothing (the expected language, or not sure enough),
+        warned, or transcribed with ``model`` in ``language``.
+    """
+
+    language: str
+    probability: float
+    windows: int
+    model: str
+    action: LanguageAction = "none"
+
+
+@dataclass(frozen=True)
 class RecordingResult:
     """Everything the pipeline knows about one recording.
 
@@ -233,6 +261,10 @@ class RecordingResult:
         Language of the transcript.
     floor_turns : tuple of FloorTurn
         Every speaker's turns, classified (turn, backchannel, interjection), in time order.
+    language_detected : LanguageDetection or None
+        The spoken language as heard before transcribing (``asr.language_check``), or
+        a multilingual model's own detection when it was left to detect; None when no
+        model listened (the check off, or too little speech).
     config : dict
         Resolved configuration the run used.
     models : tuple of ModelIdentity
@@ -253,6 +285,7 @@ class RecordingResult:
     conversation: ConversationStats
     language: str
     floor_turns: tuple[FloorTurn, ...] = ()
+    language_detected: LanguageDetection | None = None
     config: dict = field(default_factory=dict)
     models: tuple[ModelIdentity, ...] = ()
     timings: dict = field(default_factory=dict)

@@ -169,6 +169,23 @@ def resolve_model(
     )
 
 
+def pinned_identity(name: str, *, role: str | None = None) -> ModelIdentity:
+    """The identity ``resolve_model`` gives ``name``, from its registry pins alone (no file is read).
+
+    For a model loaded only when a recording needs it, whose identity must be known
+    before (a cache key). ``role`` replaces the registry's role.
+
+    Raises
+    ------
+    ModelError
+        No such model.
+    """
+    entry = get_entry(name)
+    return ModelIdentity(
+        role=role or entry.role, name=name, source=_source(entry), sha256=_main_digest(entry.checksums)
+    )
+
+
 def expected_checksums(entry: ModelEntry, folder: Path) -> dict[str, str]:
     """The digests ``folder`` must match: the registry's, else the pull-time manifest.
 

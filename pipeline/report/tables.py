@@ -1,4 +1,8 @@
-"""CSV tables: per-speaker metrics and music regions (seconds on the original recording)."""
+"""CSV tables: per-speaker metrics and music regions (seconds on the original recording).
+
+Cells are quoted by the csv module (commas, quotes, line breaks); a text cell that a
+spreadsheet would run as a formula is defused (``safe_csv_value``).
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,27 @@ from pipeline.core.types import RecordingResult, SpeakerStats
 from pipeline.io.atomic import atomic_write_text
 
 MUSIC_COLUMNS = ("start", "end", "kind", "period", "repeats", "confidence")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t")
+
+
+def safe_csv_value(value: object) -> object:
+    """``value`` ready for a CSV cell; a string gets its line breaks as ``\\n`` and is defused.
+
+    The csv module quotes a cell holding ``\\n`` (the line terminator) but not a bare
+    ``\\r``, which readers take for the end of a row. A string a spreadsheet would run
+    as a formula gets a ``'`` in front (OWASP, CSV injection).
+    """
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _csv_text(header: tuple[str, ...], rows: list[list[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([[safe_csv_value(v) for v in row] for row in rows])
     return buffer.getvalue()
 
 

@@ -1,12 +1,55 @@
-"""Text outputs: speaker-labelled transcript, SRT, WebVTT, RTTM."""
+"""Text outputs: speaker-labelled transcript, SRT, WebVTT, RTTM.
+
+Speaker names and transcript text can hold anything (``--speaker-names "Dr Ada
+Lovelace"``, a tab, ``<v>&``): every writer here puts them into its format's grammar.
+One segment is one line of text (a line break inside a cue would end it in SRT and
+WebVTT), WebVTT escapes its markup characters, and RTTM fields never hold whitespace.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline.core.timefmt import short_duration, stamp, subtitle_stamp
 from pipeline.core.types import RecordingResult, Region, Segment
 from pipeline.io.atomic import atomic_write_text
+
+_BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+"""Runs of whitespace (Unicode line and paragraph separators included) and control characters."""
+
+_VTT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: each run of whitespace or control characters becomes one space."""
+    return _BREAKS.sub(" ", text).strip()
+
+
+def rttm_field(text: str, *, empty: str) -> str:
+    """``text`` as one RTTM field: whitespace and control runs become ``_``; ``empty`` if nothing is left."""
+    return _BREAKS.sub("_", text.strip()) or empty
+
+
+def rttm_speakers(names: Iterable[str]) -> dict[str, str]:
+    """Each distinct speaker name -> its RTTM field, distinct names always to distinct fields.
+
+    Names that only differ in their whitespace (``"Ada Lovelace"``, ``"Ada  Lovelace"``)
+    would read back as one speaker: the later ones get ``_2``, ``_3``, ... in order of
+    first appearance.
+    """
+    fields: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in dict.fromkeys(names):
+        base = field = rttm_field(name, empty="speaker")
+        n = 1
+        while field in taken:
+            n += 1
+            field = f"{base}_{n}"
+        fields[name] = field
+        taken.add(field)
+    return fields
 
 
 def music_line(region: Region) -> str:
@@ -20,17 +63,21 @@ def music_line(region: Region) -> str:
 def write_transcript(result: RecordingResult, out_dir: Path) -> Path:
     """``transcript.txt``: one line per utterance, hold music marked where it was."""
     entries: list[tuple[float, str]] = [(r.start, music_line(r)) for r in result.stripped]
-    entries += [(s.start, f"[{stamp(s.start)}] {s.speaker or 'UNKNOWN'}: {s.text}") for s in result.segments]
+    entries += [
+        (s.start, f"[{stamp(s.start)}] {one_line(s.speaker or 'UNKNOWN')}: {one_line(s.text)}")
+        for s in result.segments
+    ]
     lines = [text for _, text in sorted(entries, key=lambda e: e[0])]
     return atomic_write_text(out_dir / "transcript.txt", "\n".join(lines) + "\n" if lines else "")
 
 
 def _cue_text(segment: Segment) -> str:
-    return f"{segment.speaker}: {segment.text}" if segment.speaker else segment.text
+    name, text = one_line(segment.speaker or ""), one_line(segment.text)
+    return f"{name}: {text}" if name else text
 
 
 def write_srt(result: RecordingResult, out_dir: Path) -> Path:
-    """``transcript.srt``: numbered subtitle cues."""
+    """``transcript.srt``: numbered subtitle cues, one line of text each."""
     cues = []
     for i, s in enumerate(result.segments, start=1):
         span = f"{subtitle_stamp(s.start, decimal=',')} --> {subtitle_stamp(s.end, decimal=',')}"
@@ -38,11 +85,22 @@ def write_srt(result: RecordingResult, out_dir: Path) -> Path:
     return atomic_write_text(out_dir / "transcript.srt", "\n".join(cues))
 
 
+def vtt_escape(text: str) -> str:
+    """``text`` as one line of WebVTT cue text or voice annotation: ``&``, ``<``, ``>`` escaped.
+
+    With ``>`` escaped the text cannot hold ``-->`` either, and on one line it cannot
+    hold the blank line that ends a cue.
+    """
+    return one_line(text).translate(_VTT_ESCAPES)
+
+
 def write_vtt(result: RecordingResult, out_dir: Path) -> Path:
-    """``transcript.vtt``: WebVTT with voice tags."""
+    """``transcript.vtt``: WebVTT with voice tags, names and text escaped."""
     cues = ["WEBVTT\n"]
     for s in result.segments:
-        text = f"<v {s.speaker}>{s.text}" if s.speaker else s.text
+        name, text = vtt_escape(s.speaker or ""), vtt_escape(s.text)
+        if name:
+            text = f"<v {name}>{text}"
         cues.append(
             f"{subtitle_stamp(s.start, decimal='.')} --> {subtitle_stamp(s.end, decimal='.')}\n{text}\n"
         )
@@ -50,10 +108,11 @@ def write_vtt(result: RecordingResult, out_dir: Path) -> Path:
 
 
 def write_rttm(result: RecordingResult, out_dir: Path) -> Path:
-    """``diarization.rttm``: the regular (overlapping) diarization, NIST RTTM."""
-    uri = Path(result.source).stem.replace(" ", "_") or "recording"
+    """``diarization.rttm``: the regular (overlapping) diarization, NIST RTTM (10 space-separated fields)."""
+    uri = rttm_field(Path(result.source).stem, empty="recording")
+    speakers = rttm_speakers(t.speaker for t in result.overlapped_turns)
     lines = [
-        f"SPEAKER {uri} 1 {t.start:.3f} {t.duration:.3f} <NA> <NA> {t.speaker} <NA> <NA>"
+        f"SPEAKER {uri} 1 {t.start:.3f} {t.duration:.3f} <NA> <NA> {speakers[t.speaker]} <NA> <NA>"
         for t in result.overlapped_turns
     ]
     return atomic_write_text(out_dir / "diarization.rttm", "\n".join(lines) + "\n" if lines else "")

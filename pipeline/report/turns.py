@@ -16,6 +16,7 @@ from typing import Any
 from pipeline.core.errors import ConfigError
 from pipeline.core.types import FloorTurn, RecordingResult
 from pipeline.io.atomic import atomic_write_bytes, atomic_write_text
+from pipeline.report.tables import safe_csv_value
 
 COLUMNS = (
     "speaker", "start", "end", "duration", "speech", "words", "kind", "takes_floor",
@@ -45,15 +46,23 @@ def turn_rows(turns: tuple[FloorTurn, ...]) -> list[dict[str, Any]]:
     ]
 
 
+def _cell(value: object) -> object:
+    """A turns.csv cell: empty for None, seconds to milliseconds, text defused for spreadsheets."""
+    if value is None:
+        return ""
+    return round(value, 3) if isinstance(value, float) else safe_csv_value(value)
+
+
 def write_turns_csv(result: RecordingResult, out_dir: Path) -> Path:
-    """``turns.csv``: one row per turn; seconds rounded to milliseconds, empty cells for None."""
+    """``turns.csv``: one row per turn; seconds rounded to milliseconds, empty cells for None.
+
+    Text cells that a spreadsheet would run as formulas start with ``'`` (``safe_csv_value``).
+    """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in turn_rows(result.floor_turns):
-        writer.writerow(
-            {k: "" if v is None else round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
-        )
+        writer.writerow({k: _cell(v) for k, v in row.items()})
     return atomic_write_text(out_dir / "turns.csv", buffer.getvalue())
 
 

@@ -36,6 +36,7 @@ from pipeline.core.timeline import KeptTimeline
 from pipeline.core.types import (
     ConversationStats,
     FloorTurn,
+    LanguageDetection,
     ModelIdentity,
     RecordingResult,
     Region,
@@ -73,6 +74,8 @@ class RecordingState:
         ASR utterances with words; speaker-attributed after alignment.
     language : str or None
         Language of the transcript.
+    language_detected : LanguageDetection or None
+        The spoken language as heard by language identification.
     turns, overlapped_turns : tuple of Turn
         Exclusive and regular (overlapping) diarization.
     speakers : tuple of SpeakerStats
@@ -90,6 +93,7 @@ class RecordingState:
     stripped: tuple[Region, ...] = ()
     segments: tuple[Segment, ...] = ()
     language: str | None = None
+    language_detected: LanguageDetection | None = None
     turns: tuple[Turn, ...] = ()
     overlapped_turns: tuple[Turn, ...] = ()
     speakers: tuple[SpeakerStats, ...] = ()
@@ -141,6 +145,7 @@ class RecordingState:
             conversation=self.conversation,
             language=self.language,
             floor_turns=self.floor_turns,
+            language_detected=self.language_detected,
             config=config,
             models=models,
             timings=timings,

@@ -15,6 +15,12 @@ Long audio (hours) is transcribed in windows of at most ``AsrConfig.window`` sec
 each cut at the quietest moment near its end, so host and GPU memory stay bounded
 whatever the length. On the GPU a window that runs out of memory is decoded again
 at half the batch size (logged), and the smaller batch is kept for later windows.
+
+Before decoding, with an English-only model or a fixed language, a multilingual model
+hears which language is spoken (``pipeline.stages.language``): another language is
+warned about, or transcribed with that model in that language (``asr.language_check``).
+The multilingual model loads at the first recording that needs it; when it is the ASR
+model itself, that model listens.
 """
 
 from __future__ import annotations
@@ -28,11 +34,21 @@ import numpy as np
 
 from pipeline.core.config import AsrConfig
 from pipeline.core.timeline import KeptTimeline
-from pipeline.core.types import ModelIdentity, Segment, Word
+from pipeline.core.types import LanguageDetection, ModelIdentity, Segment, Word
 from pipeline.io.audio import SAMPLE_RATE
 from pipeline.models.device import run_halving_batch
-from pipeline.models.whisper import load_whisper
+from pipeline.models.registry import pinned_identity
+from pipeline.models.silero import CHUNK, SileroVad
+from pipeline.models.whisper import LoadedWhisper, load_whisper
 from pipeline.stages.base import ProgressHook, RecordingState, Stage
+from pipeline.stages.language import (
+    advice,
+    expected_language,
+    language_action,
+    mean_language,
+    needs_check,
+    speech_windows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +59,11 @@ class Transcript:
 
     segments: tuple[Segment, ...]
     language: str
+    detected: LanguageDetection | None = None
+
+
+VAD_STRIDE = 4
+"""Language ID finds speech with Silero on one 32 ms chunk in this many, chunks."""
 
 
 class Transcriber:
@@ -57,50 +78,110 @@ class Transcriber:
     """
 
     def __init__(self, config: AsrConfig, *, models_dir: Path | None = None) -> None:
-        whisper = load_whisper(config, models_dir=models_dir)
+        self.whisper = load_whisper(config, models_dir=models_dir)
         self.config = config
-        self.identity = whisper.identity
-        self.model = whisper.model
-        self.batched = whisper.batched
-        self.device = whisper.device
-        self.compute_type = whisper.compute_type
+        self.models_dir = models_dir
+        self.identity = self.whisper.identity
         self.batch_size = config.batch_size
-        logger.info("ASR %s on %s (%s)", config.model, self.device, self.compute_type)
+        self._listener: LoadedWhisper | None = None
+        self._vad: SileroVad | None = None
+        logger.info("ASR %s on %s (%s)", config.model, self.whisper.device, self.whisper.compute_type)
+
+    @property
+    def device(self) -> str:
+        """Where the ASR model runs: ``"cpu"`` or ``"cuda"``."""
+        return self.whisper.device
 
     @property
     def identities(self) -> tuple[ModelIdentity, ...]:
-        """Models this stage runs."""
+        """Models this stage runs: the ASR model, and the language-ID model it loads when it needs it."""
+        if needs_check(self.config) and self.config.english_only:
+            return (self.identity, pinned_identity(self.config.language_model, role="language-id"))
         return (self.identity,)
 
     def transcribe_kept(self, audio: np.ndarray, *, progress: ProgressHook | None = None) -> Transcript:
         """Transcribe 16 kHz mono float32 audio, shape ``(samples,)``; times are seconds from its start."""
-        language = self.config.language or ("en" if self.config.model.endswith(".en") else None)
+        detected = self.hear_language(audio)
+        whisper, language = self.whisper, self.config.language or ("en" if self.config.english_only else None)
+        if detected is not None and detected.action == "switch":
+            whisper, language = self._language_model(), detected.language
         segments: list[Segment] = []
         for start, end in window_bounds(audio, sample_rate=SAMPLE_RATE, window=self.config.window):
             offset = start / SAMPLE_RATE
-            found, detected = self._transcribe_window(audio[start:end], offset, language, progress)
+            found, info = self._transcribe_window(whisper, audio[start:end], offset, language, progress)
             segments.extend(found)
-            # Later windows keep the first window's language: one recording, one language.
-            language = language or detected
-        return Transcript(tuple(segments), language or "en")
+            if language is None:  # the model detected: later windows keep the first window's language
+                language = info.language
+                detected = LanguageDetection(
+                    info.language, float(info.language_probability), 0, whisper.identity.name
+                )
+        return Transcript(tuple(segments), language or "en", detected)
+
+    def hear_language(self, audio: np.ndarray) -> LanguageDetection | None:
+        """The language spoken in ``audio`` (16 kHz, shape ``(samples,)``), when ``asr.language_check`` asks.
+
+        None when it does not ask or the audio has too little speech. Another language
+        than the expected one is logged as a WARNING with the fix.
+        """
+        if not needs_check(self.config):
+            return None
+        speech = self._speech_vad().probabilities(audio, stride=VAD_STRIDE) > 0.5
+        windows = speech_windows(speech, frame=VAD_STRIDE * CHUNK / SAMPLE_RATE)
+        if not windows:
+            return None
+        listener = self._language_model()
+        heard = [
+            listener.model.detect_language(audio[round(a * SAMPLE_RATE) : round(b * SAMPLE_RATE)])[2]
+            for a, b in windows
+        ]
+        language, probability = mean_language(heard)
+        action = language_action(self.config, language, probability)
+        detection = LanguageDetection(language, probability, len(windows), listener.identity.name, action)
+        if action != "none":
+            logger.warning(advice(self.config, detection))
+        else:
+            logger.info(
+                "ASR: language %s (%.2f), expected %s", language, probability, expected_language(self.config)
+            )
+        return detection
+
+    def _language_model(self) -> LoadedWhisper:
+        """The multilingual model that listens: the ASR model, else ``asr.language_model`` (loaded once)."""
+        if not self.config.english_only:
+            return self.whisper
+        if self._listener is None:
+            config = self.config.model_copy(update={"model": self.config.language_model})
+            self._listener = load_whisper(config, models_dir=self.models_dir)
+        return self._listener
+
+    def _speech_vad(self) -> SileroVad:
+        if self._vad is None:
+            self._vad = SileroVad(models_dir=self.models_dir)
+        return self._vad
 
     def _transcribe_window(
-        self, audio: np.ndarray, offset: float, language: str | None, progress: ProgressHook | None
-    ) -> tuple[list[Segment], str]:
+        self,
+        whisper: LoadedWhisper,
+        audio: np.ndarray,
+        offset: float,
+        language: str | None,
+        progress: ProgressHook | None,
+    ) -> tuple[list[Segment], Any]:
+        """Segments of one window, and faster-whisper's ``TranscriptionInfo`` (language, probability)."""
         options = dict(
             language=language,
             beam_size=self.config.beam_size,
             word_timestamps=True,
             vad_filter=self.config.vad_filter,
         )
-        if self.batched is None:
-            raw, info = self.model.transcribe(audio, condition_on_previous_text=False, **options)
-            return _collect(raw, offset, len(audio) / SAMPLE_RATE, progress), info.language
-        batched = self.batched
+        if whisper.batched is None:
+            raw, info = whisper.model.transcribe(audio, condition_on_previous_text=False, **options)
+            return _collect(raw, offset, len(audio) / SAMPLE_RATE, progress), info
+        batched = whisper.batched
 
-        def decode(batch_size: int) -> tuple[list[Segment], str]:
+        def decode(batch_size: int) -> tuple[list[Segment], Any]:
             raw, info = batched.transcribe(audio, batch_size=batch_size, without_timestamps=False, **options)
-            return _collect(raw, offset, len(audio) / SAMPLE_RATE, progress), info.language
+            return _collect(raw, offset, len(audio) / SAMPLE_RATE, progress), info
 
         result, self.batch_size = run_halving_batch(
             decode, self.batch_size, what=f"ASR window at {offset:.0f} s"
@@ -183,7 +264,7 @@ def transcribe(
     if audio.size == 0:
         return Transcript((), transcriber.config.language or "en")
     kept = transcriber.transcribe_kept(audio, progress=progress)
-    return Transcript(restore_original_time(kept.segments, timeline), kept.language)
+    return Transcript(restore_original_time(kept.segments, timeline), kept.language, kept.detected)
 
 
 def restore_original_time(segments: tuple[Segment, ...], timeline: KeptTimeline) -> tuple[Segment, ...]:
@@ -233,7 +314,7 @@ class AsrStage(Stage[Transcript]):
 
     name = "asr"
     needs = ("audio", "timeline")
-    provides = ("segments", "language")
+    provides = ("segments", "language", "language_detected")
     output_type = Transcript
     progress_label = "transcribe"
 
@@ -265,4 +346,6 @@ class AsrStage(Stage[Transcript]):
         return self.transcriber
 
     def apply(self, state: RecordingState, output: Transcript) -> RecordingState:
-        return replace(state, segments=output.segments, language=output.language)
+        return replace(
+            state, segments=output.segments, language=output.language, language_detected=output.detected
+        )

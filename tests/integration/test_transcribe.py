@@ -1,7 +1,9 @@
-"""Real tiny.en on pyannote's sample: accuracy against the reference transcript, timing invariants."""
+"""Real tiny.en on pyannote's sample: accuracy against the reference transcript, timing invariants;
+language identification (base) on real French speech."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import jiwer
@@ -39,6 +41,8 @@ def test_tiny_en_wer_on_sample(transcriber: Transcriber, sample_wav: Path) -> No
     assert wer <= MAX_WER, f"WER {wer:.3f}"
     assert transcript.language == "en"
     assert transcriber.identity.sha256 and transcriber.identity.name == "tiny.en"
+    detected = transcript.detected  # English heard: nothing to do
+    assert detected and detected.language == "en" and detected.action == "none" and detected.model == "base"
 
 
 def test_words_inside_segments_and_recording(transcriber: Transcriber, sample_wav: Path) -> None:
@@ -61,3 +65,34 @@ def test_stripped_region_gets_no_words(transcriber: Transcriber, sample_wav: Pat
     assert any(w.start > 20.0 for w in words)
     for word in words:
         assert not timeline.overlaps_stripped(word.start, word.end), word
+
+
+def french_clip(shared_data: Path) -> Path:
+    """14.6 s of a French LibriVox reading (shared/data SOURCES.md: ina_lamartine.wav)."""
+    path = shared_data / "multispeaker" / "ina_lamartine.wav"
+    if not path.is_file():
+        pytest.skip(f"{path} not present")
+    return path
+
+
+def test_french_through_tiny_en_is_warned_about_and_recorded(
+    transcriber: Transcriber, shared_data: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    audio = load_audio(french_clip(shared_data))
+    with caplog.at_level(logging.WARNING):
+        transcript = transcribe(transcriber, audio, KeptTimeline.keep_all(audio.size / SAMPLE_RATE))
+    detected = transcript.detected
+    assert detected and detected.language == "fr" and detected.probability >= 0.9
+    assert detected.action == "warn" and detected.model == "base" and detected.windows == 1
+    assert transcript.language == "en"  # warned, not switched
+    assert "sounds like 'fr'" in caplog.text and "--model base --language fr" in caplog.text
+
+
+def test_switch_transcribes_french_in_french(shared_data: Path) -> None:
+    config = load_config("default", **{"asr.language_check": "switch"})
+    switching = Transcriber(config.asr, models_dir=config.models_dir)
+    audio = load_audio(french_clip(shared_data))
+    transcript = transcribe(switching, audio, KeptTimeline.keep_all(audio.size / SAMPLE_RATE))
+    assert transcript.language == "fr" and transcript.detected and transcript.detected.action == "switch"
+    text = " ".join(s.text for s in transcript.segments).lower()
+    assert "vie" in text and "dieu" in text, text  # "Vous me l'avez donné, ce complément de vie, mon Dieu"

@@ -28,6 +28,27 @@ def test_overrides_apply_and_none_is_ignored() -> None:
     assert config.asr.model == "base" and config.diarization.num_speakers == 2 and config.asr.language is None
 
 
+def test_an_unknown_language_fails_naming_the_flag() -> None:
+    with pytest.raises(ConfigError, match=r"asr\.language: .*unknown language 'xx' \(--language\)"):
+        load_config("default", **{"asr.language": "xx"})
+    assert load_config("default", **{"asr.language": "fr"}).asr.language == "fr"
+
+
+def test_language_codes_are_faster_whispers() -> None:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    from pipeline.core.languages import WHISPER_LANGUAGES
+
+    assert tuple(_LANGUAGE_CODES) == WHISPER_LANGUAGES
+
+
+def test_language_id_needs_a_multilingual_model() -> None:
+    with pytest.raises(ConfigError, match=r"asr\.language_model: .*'tiny\.en' is English-only"):
+        load_config("default", **{"asr.language_model": "tiny.en"})
+    with pytest.raises(ConfigError, match=r"asr\.language_check"):
+        load_config("default", **{"asr.language_check": "maybe"})
+
+
 def test_unknown_key_is_an_error_naming_file_and_key(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("asr:\n  modle: tiny.en\n")

@@ -158,9 +158,9 @@ class _FakeBatched:
 
 def _transcriber(batched: _FakeBatched, **config: object) -> Transcriber:
     transcriber = Transcriber.__new__(Transcriber)
-    transcriber.config = AsrConfig(model="tiny.en", batch_size=16, **config)  # type: ignore[arg-type]
+    transcriber.config = AsrConfig(model="tiny.en", batch_size=16, language_check="off", **config)  # type: ignore[arg-type]
     transcriber.batch_size = transcriber.config.batch_size
-    transcriber.batched = batched  # type: ignore[assignment]
+    transcriber.whisper = LoadedWhisper(None, batched, "cpu", "int8", None)  # type: ignore[arg-type]
     return transcriber
 
 

