@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.core.errors import AudioError
+from pipeline.io.files import require_regular_file
 
 logger = logging.getLogger(__name__)
 
@@ -143,14 +144,8 @@ def load_audio(path: str | Path) -> np.ndarray:
 
 def _check_file(path: str | Path) -> Path:
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such file; check the path")
-    if path.is_dir():
-        raise AudioError(
-            f"{path}: is a directory, not an audio file; give a file (or use `speechpipe batch` for folders)"
-        )
+    size = require_regular_file(path).st_size  # before any open: a FIFO would block it
     try:
-        size = path.stat().st_size
         with open(path, "rb"):
             pass
     except PermissionError:

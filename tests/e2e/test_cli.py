@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -149,3 +150,24 @@ def test_bad_config_and_flag_exit_2(tmp_path: Path) -> None:
     proc = speechpipe("run", DEMO, "-o", tmp_path / "o", "--config", bad)
     assert proc.returncode == 2 and "bad.yaml: asr.beam" in proc.stderr
     assert speechpipe("run", DEMO).returncode == 2  # -o is required
+
+
+def test_a_fifo_is_refused_at_once_by_run(tmp_path: Path) -> None:
+    """Opening a FIFO waits for a writer: it used to hang `run` forever."""
+    fifo = tmp_path / "live.wav"
+    os.mkfifo(fifo)
+    proc = speechpipe("run", fifo, "-o", tmp_path / "out", "--quiet", timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    expected = f"speechpipe: error: {fifo}: not a regular file (a FIFO); give an audio file"
+    assert proc.stderr.strip() == expected
+
+
+@pytest.mark.slow
+def test_a_fifo_in_a_batch_folder_fails_alone(tmp_path: Path, sample_wav: Path) -> None:
+    (tmp_path / "in").mkdir()
+    os.mkfifo(tmp_path / "in" / "x.wav")
+    sf.write(tmp_path / "in" / "short.wav", sf.read(sample_wav)[0][: 16_000 * 4], 16_000)
+    proc = speechpipe("batch", tmp_path / "in", "-o", tmp_path / "out", "--quiet", timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "not a regular file (a FIFO)" in proc.stderr
+    assert (tmp_path / "out" / "short" / "result.json").is_file()

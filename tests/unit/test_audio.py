@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from pathlib import Path
 
 import av
@@ -10,6 +13,7 @@ import pytest
 
 from pipeline.core.errors import AudioError
 from pipeline.io.audio import SAMPLE_RATE, iter_audio_blocks, load_audio, probe
+from pipeline.io.hashing import file_sha256
 
 
 def encode(path: Path, signal: np.ndarray, sample_rate: int, codec: str, layout: str = "mono") -> Path:
@@ -151,3 +155,36 @@ def test_unreadable_file_is_a_clear_error(write_wav, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(builtins, "open", deny)
     with pytest.raises(AudioError, match=r"locked\.wav: permission denied; make the file readable"):
         load_audio(path)
+
+
+@pytest.fixture
+def fifo(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A real FIFO named like audio; a reader still blocked on it at the end is released."""
+    path = tmp_path / "pipe.wav"
+    os.mkfifo(path)
+    yield path
+    with contextlib.suppress(OSError):  # ENXIO: nobody is reading it, as it should be
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+
+@pytest.mark.parametrize("read", [load_audio, probe, file_sha256], ids=["load_audio", "probe", "file_sha256"])
+def test_fifo_is_refused_at_once(fifo: Path, read) -> None:  # type: ignore[no-untyped-def]
+    outcome: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _capture(outcome, read, fifo), daemon=True)
+    thread.start()
+    thread.join(timeout=3.0)
+    assert not thread.is_alive(), f"{read.__name__} blocked on a FIFO"
+    assert len(outcome) == 1 and isinstance(outcome[0], AudioError), outcome
+    assert str(outcome[0]) == f"{fifo}: not a regular file (a FIFO); give an audio file"
+
+
+def _capture(outcome: list[BaseException], read, path: Path) -> None:  # type: ignore[no-untyped-def]
+    try:
+        read(path)
+    except BaseException as err:  # handed to the test thread
+        outcome.append(err)
+
+
+def test_character_device_is_refused() -> None:
+    with pytest.raises(AudioError, match=r"^/dev/zero: not a regular file \(a character device\)"):
+        load_audio(Path("/dev/zero"))
