@@ -14,8 +14,9 @@ from typing import Any
 from pipeline import __version__
 from pipeline.core.types import RecordingResult
 
-SCHEMA_VERSION = "1.1"
-"""Version of result.json's layout; bump on any incompatible change."""
+SCHEMA_VERSION = "1.2"
+"""Version of result.json's layout: the major on any incompatible change, the minor on an addition
+(1.2: ``audio_stream``, ``audio_streams``)."""
 
 
 def result_to_dict(result: RecordingResult) -> dict[str, Any]:

@@ -233,6 +233,10 @@ class RecordingResult:
         Language of the transcript.
     floor_turns : tuple of FloorTurn
         Every speaker's turns, classified (turn, backchannel, interjection), in time order.
+    audio_stream : int
+        Index of the audio stream analysed among the file's audio streams, 0-based.
+    audio_streams : int
+        How many audio streams the file has.
     config : dict
         Resolved configuration the run used.
     models : tuple of ModelIdentity
@@ -253,6 +257,8 @@ class RecordingResult:
     conversation: ConversationStats
     language: str
     floor_turns: tuple[FloorTurn, ...] = ()
+    audio_stream: int = 0
+    audio_streams: int = 1
     config: dict = field(default_factory=dict)
     models: tuple[ModelIdentity, ...] = ()
     timings: dict = field(default_factory=dict)

@@ -107,7 +107,7 @@ def test_result_json_validates_and_round_trips(tmp_path: Path) -> None:
     get_writer("json")(result, tmp_path)
     data = json.loads((tmp_path / "result.json").read_text())
     validate_result(data)
-    assert data["schema_version"] == "1.1"
+    assert data["schema_version"] == "1.2"
     assert result_from_dict(data) == result
 
 
