@@ -7,6 +7,7 @@ e2e test runs the CLI over them; docs/reliability.md lists the same cases.
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,10 @@ def build_corpus(folder: Path, sample: Path, *, silence_hours: float = 3.0) -> d
     (folder / "whole.mp3").unlink()
     (folder / "truncated.mp3").write_bytes(data[: len(data) // 3])
     cases["truncated.mp3"] = Expected(2, "truncated")  # its Xing header declares the full length
+    middle = len(data) // 2
+    noise = rng.integers(0, 256, 10_240, dtype=np.uint8).tobytes()
+    (folder / "damaged_middle.mp3").write_bytes(data[:middle] + noise + data[middle + len(noise) :])
+    cases["damaged_middle.mp3"] = Expected(0)  # 10 KB of random bytes: about 2.5 s skipped, with a warning
 
     _encode(folder / "whole.m4a", speech, "aac")
     data = (folder / "whole.m4a").read_bytes()
@@ -128,4 +133,12 @@ def build_corpus(folder: Path, sample: Path, *, silence_hours: float = 3.0) -> d
     cases["short_0.3s.wav"] = Expected(0, speakers=(0, 1))
     (folder / "a_directory.wav").mkdir()
     cases["a_directory.wav"] = Expected(2, "is a directory")
+    os.mkfifo(folder / "a_fifo.wav")
+    cases["a_fifo.wav"] = Expected(2, "not a regular file (a FIFO)")
+    many = np.zeros((speech.size, 17), dtype=np.float32)
+    many[:, 5] = speech  # one live microphone among 17 channels, no channel mask
+    (folder / "channels_17.wav").write_bytes(_wav_bytes(many))
+    cases["channels_17.wav"] = Expected(0)
+    (folder / "float_1e30.wav").write_bytes(_wav_bytes(speech * np.float32(1e30), subtype="FLOAT"))
+    cases["float_1e30.wav"] = Expected(0)
     return cases

@@ -48,6 +48,13 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         "--keep-music", action="store_true", help="do not strip music before ASR and diarization"
     )
     parser.add_argument(
+        "--stream",
+        type=_stream_index,
+        metavar="N",
+        help="audio stream to analyse, 0-based among a file's audio streams "
+        "(default: of several, the one with speech)",
+    )
+    parser.add_argument(
         "--speaker-names", metavar="A,B,...", help='name speakers in order of first speech, e.g. "Host,Guest"'
     )
     parser.add_argument(
@@ -78,7 +85,18 @@ def run_options(args: argparse.Namespace, **overrides: Any) -> RunOptions:
         The config, a flag, a speaker name or an enrollment clip is invalid.
     """
     config = load_config(args.config, **config_overrides(args), **overrides)
-    return RunOptions(config=config, naming=speaker_naming(args))
+    return RunOptions(config=config, naming=speaker_naming(args), stream=args.stream)
+
+
+def _stream_index(text: str) -> int:
+    """``--stream``'s value: an integer >= 0 (argparse turns the ValueError into exit 2)."""
+    try:
+        index = int(text)
+    except ValueError:
+        index = -1
+    if index < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give an audio stream index, 0 or more")
+    return index
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, object]:

@@ -15,7 +15,8 @@ from pipeline import __version__
 from pipeline.core.types import RecordingResult
 
 SCHEMA_VERSION = "1.2"
-"""Version of result.json's layout; bump on any incompatible change."""
+"""Version of result.json's layout: the major on any incompatible change, the minor on an addition
+(1.2: ``audio_stream``, ``audio_streams``, ``language_detected``)."""
 
 
 def result_to_dict(result: RecordingResult) -> dict[str, Any]:

@@ -265,6 +265,10 @@ class RecordingResult:
         The spoken language as heard before transcribing (``asr.language_check``), or
         a multilingual model's own detection when it was left to detect; None when no
         model listened (the check off, or too little speech).
+    audio_stream : int
+        Index of the audio stream analysed among the file's audio streams, 0-based.
+    audio_streams : int
+        How many audio streams the file has.
     config : dict
         Resolved configuration the run used.
     models : tuple of ModelIdentity
@@ -286,6 +290,8 @@ class RecordingResult:
     language: str
     floor_turns: tuple[FloorTurn, ...] = ()
     language_detected: LanguageDetection | None = None
+    audio_stream: int = 0
+    audio_streams: int = 1
     config: dict = field(default_factory=dict)
     models: tuple[ModelIdentity, ...] = ()
     timings: dict = field(default_factory=dict)

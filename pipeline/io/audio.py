@@ -11,10 +11,17 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline.core.errors import AudioError
+from pipeline.io.files import require_regular_file
+from pipeline.io.frames import MonoResampler
+from pipeline.io.streams import stream_activity
+
+if TYPE_CHECKING:
+    import av
 
 logger = logging.getLogger(__name__)
 
@@ -22,11 +29,16 @@ SAMPLE_RATE = 16_000
 """Sample rate every stage works at, Hz."""
 
 _TRUNCATED_RATIO = 0.9  # decoded / declared duration under this means the file is cut short
+_DAMAGED_RATIO = 0.5  # decodable / whole duration under this: too damaged to analyse
+_GAP_TOLERANCE = 0.01  # seconds between one frame's end and the next frame's start taken as contiguous
+_OVER_FULL_SCALE = 4.0  # a peak above this (12 dB over full scale) is a float file's absurd level
+_LEVEL_PERCENTILE = 99.9  # the level such a signal is scaled to 1.0 by: a few wild samples do not set it
+_LEVEL_SAMPLES = 1_000_000  # at most this many samples, evenly strided, measure that level
 
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """What the container header says about a file.
+    """What the container header says about the audio stream a file is analysed by.
 
     Attributes
     ----------
@@ -38,35 +50,70 @@ class AudioInfo:
         Native channel count.
     codec : str
         FFmpeg codec name.
+    stream : int
+        Index of that stream among the file's audio streams, 0-based.
+    streams : int
+        How many audio streams the file has.
     """
 
     duration: float
     sample_rate: int
     channels: int
     codec: str
+    stream: int = 0
+    streams: int = 1
 
 
-def probe(path: str | Path) -> AudioInfo:
+def probe(path: str | Path, *, stream: int = 0) -> AudioInfo:
     """Read the header of an audio file without decoding it.
+
+    Parameters
+    ----------
+    path
+        Any file FFmpeg can read.
+    stream
+        Index among the file's audio streams, 0-based (``--stream``).
 
     Raises
     ------
     AudioError
-        Missing, empty, unreadable, not audio, or no audio stream.
+        Missing, empty, unreadable, not audio, no audio stream, or no stream ``stream``.
     """
+    return _open_stream(path, stream)
+
+
+def choose_audio_stream(path: str | Path, *, stream: int | None = None) -> AudioInfo:
+    """``probe`` of the audio stream to analyse: ``stream`` when given, else the one with speech.
+
+    Of several audio streams, the one with the most speech-band signal wins
+    (``pipeline.io.streams``: a few seconds of each are decoded); the choice is
+    logged, with a WARNING when more than one stream has sound.
+
+    Raises
+    ------
+    AudioError
+        As ``probe``.
+    """
+    return _open_stream(path, stream)
+
+
+def _open_stream(path: str | Path, stream: int | None) -> AudioInfo:
     import av
 
     path = _check_file(path)
     try:
         with av.open(str(path)) as container:
-            stream = _audio_stream(container, path)
-            duration = _declared_duration(container, stream)
+            index = _stream_index(container, path, stream)
+            chosen = _audio_stream(container, path, index)
+            duration = _declared_duration(container, chosen)
             _check_not_truncated(path, duration, _wav_declared_duration(path))
             return AudioInfo(
                 duration=duration,
-                sample_rate=int(stream.codec_context.sample_rate or 0),
-                channels=int(stream.codec_context.channels or 0),
-                codec=stream.codec_context.name,
+                sample_rate=int(chosen.codec_context.sample_rate or 0),
+                channels=int(chosen.codec_context.channels or 0),
+                codec=chosen.codec_context.name,
+                stream=index,
+                streams=len(container.streams.audio),
             )
     except av.FFmpegError as err:
         raise AudioError(
@@ -74,21 +121,84 @@ def probe(path: str | Path) -> AudioInfo:
         ) from None
 
 
-def iter_audio_blocks(path: str | Path, *, block_seconds: float = 30.0) -> Iterator[np.ndarray]:
+def iter_audio_blocks(
+    path: str | Path, *, stream: int = 0, block_seconds: float = 30.0
+) -> Iterator[np.ndarray]:
     """Yield the decoded signal as consecutive float32 blocks at 16 kHz mono.
+
+    Damaged packets are skipped (a WARNING says how many seconds); where the frames'
+    timestamps show a hole, it is filled with silence, so what follows stays at its
+    time on the original recording.
 
     Parameters
     ----------
     path
         Any file FFmpeg can read.
+    stream
+        Index among the file's audio streams, 0-based (``choose_audio_stream`` chooses one).
     block_seconds
         Approximate length of each block, seconds.
 
     Yields
     ------
     np.ndarray
-        Shape ``(n,)``, float32 in [-1, 1]; NaN and inf samples become 0.
+        Shape ``(n,)``, float32 at full scale 1.0; NaN and inf samples become 0 and
+        ±1 (``load_audio`` also brings absurd levels back to full scale).
+
+    Raises
+    ------
+    AudioError
+        Not audio, or too damaged to analyse (under half of it decodes).
     """
+    declared = probe(path, stream=stream).duration
+    gaps = _Gaps(limit=declared)
+    yield from _decode_blocks(Path(path), stream, block_seconds, gaps)
+    if gaps.recovered:
+        _report_damage(path, gaps, declared)
+
+
+def load_audio(path: str | Path, *, stream: int | None = None) -> np.ndarray:
+    """Decode a whole file to one 16 kHz mono float32 array, shape ``(samples,)``.
+
+    Parameters
+    ----------
+    path
+        Any file FFmpeg can read.
+    stream
+        Index among the file's audio streams, 0-based; None: ``choose_audio_stream`` chooses.
+
+    Raises
+    ------
+    AudioError
+        Missing, empty, not audio, no audio samples, no stream ``stream``, truncated
+        (decodes to less than 90 % of the length its header declares), or too damaged
+        (less than half of it decodes).
+    """
+    info = choose_audio_stream(path, stream=stream)
+    capacity = int(info.duration * SAMPLE_RATE) + SAMPLE_RATE
+    audio = np.empty(capacity, dtype=np.float32)
+    filled, peak = 0, 0.0
+    gaps = _Gaps(limit=info.duration)
+    for block in _decode_blocks(Path(path), info.stream, 30.0, gaps):
+        if filled + block.size > audio.size:
+            audio = np.resize(audio, max(2 * audio.size, filled + block.size))
+        audio[filled : filled + block.size] = block
+        filled += block.size
+        peak = max(peak, float(np.abs(block).max(initial=0.0)))
+    if filled == 0:
+        raise AudioError(f"{path}: contains no audio samples; check the file")
+    if gaps.recovered:  # damage in the middle, not a cut: judged by how much decodes
+        _report_damage(path, gaps, info.duration)
+    else:
+        _check_not_truncated(path, filled / SAMPLE_RATE, info.duration)
+    audio = audio[:filled].copy() if filled < audio.size // 2 else audio[:filled]
+    if peak > _OVER_FULL_SCALE:
+        _to_full_scale(path, audio, peak)
+    return audio
+
+
+def _decode_blocks(path: Path, stream: int, block_seconds: float, gaps: _Gaps) -> Iterator[np.ndarray]:
+    """The blocks of ``iter_audio_blocks``; ``gaps`` counts what was skipped."""
     import av
 
     path = _check_file(path)
@@ -98,59 +208,121 @@ def iter_audio_blocks(path: str | Path, *, block_seconds: float = 30.0) -> Itera
     dc_blocker = _DcBlocker()
     try:
         with av.open(str(path)) as container:
-            stream = _audio_stream(container, path)
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    pending.append(out.to_ndarray().reshape(-1))
-                    pending_len += pending[-1].size
-                if pending_len >= block:
-                    yield dc_blocker(_clean(np.concatenate(pending)))
+            chosen = _audio_stream(container, path, stream)
+            resample = MonoResampler(SAMPLE_RATE)
+            for packet in container.demux(chosen):
+                try:
+                    frames = packet.decode()
+                except av.InvalidDataError:  # damaged: skip it (a hole its timestamps show is filled below)
+                    gaps.bad_packets += 1
+                    continue
+                for frame in frames:
+                    gaps.recovered = gaps.recovered or gaps.bad_packets > 0
+                    hole = gaps.before(frame)
+                    pieces = [np.zeros(round(hole * SAMPLE_RATE), np.float32)] if hole else []
+                    pieces.extend(resample(frame))
+                    pending.extend(pieces)
+                    pending_len += sum(piece.size for piece in pieces)
+                if pending_len >= block:  # cleaned again after: huge float samples overflow the filter
+                    yield _clean(dc_blocker(_clean(np.concatenate(pending))))
                     pending, pending_len = [], 0
-            for out in resampler.resample(None):
-                pending.append(out.to_ndarray().reshape(-1))
+            pending.extend(resample(None))
     except av.FFmpegError as err:
         raise AudioError(
             f"{path}: decoding failed ({_reason(err)}); the file may be truncated or corrupt"
         ) from None
     if pending:
-        yield dc_blocker(_clean(np.concatenate(pending)))
+        yield _clean(dc_blocker(_clean(np.concatenate(pending))))
 
 
-def load_audio(path: str | Path) -> np.ndarray:
-    """Decode a whole file to one 16 kHz mono float32 array, shape ``(samples,)``.
+@dataclass
+class _Gaps:
+    """Holes in the decoded audio: damaged packets skipped, time missing between frames.
 
-    Raises
-    ------
-    AudioError
-        Missing, empty, not audio, no audio samples, or truncated (decodes to less
-        than 90 % of the length its header declares).
+    Attributes
+    ----------
+    limit : float
+        Declared length, seconds: holes are never filled past it (0: unknown, never filled).
+    bad_packets : int
+        Packets the decoder refused.
+    recovered : bool
+        A frame decoded after a refused packet: damage in the middle, not a cut-off end.
+    decoded, missing : float
+        Seconds decoded; seconds of holes (between frames' timestamps) filled with silence.
     """
-    info = probe(path)
-    capacity = int(info.duration * SAMPLE_RATE) + SAMPLE_RATE
-    audio = np.empty(capacity, dtype=np.float32)
-    filled = 0
-    for block in iter_audio_blocks(path):
-        if filled + block.size > audio.size:
-            audio = np.resize(audio, max(2 * audio.size, filled + block.size))
-        audio[filled : filled + block.size] = block
-        filled += block.size
-    if filled == 0:
-        raise AudioError(f"{path}: contains no audio samples; check the file")
-    _check_not_truncated(path, filled / SAMPLE_RATE, info.duration)
-    return audio[:filled].copy() if filled < audio.size // 2 else audio[:filled]
+
+    limit: float
+    bad_packets: int = 0
+    recovered: bool = False
+    decoded: float = 0.0
+    missing: float = 0.0
+    end: float | None = None  # where the previous frame ended, seconds
+
+    def before(self, frame: av.AudioFrame) -> float:
+        """Seconds of silence that put ``frame`` at its timestamp (0 when it follows on)."""
+        length = frame.samples / frame.sample_rate
+        start = frame.time
+        hole = 0.0
+        if start is not None and self.end is not None and start - self.end > _GAP_TOLERANCE:
+            hole = max(0.0, min(start - self.end, self.limit - self.decoded - self.missing))
+        self.end = (start if start is not None else self.end or 0.0) + length
+        self.decoded += length
+        self.missing += hole
+        return hole
+
+
+def _report_damage(path: str | Path, gaps: _Gaps, declared: float) -> None:
+    """Warn how much of a file damaged in the middle was skipped; raise when too little decodes.
+
+    The skipped time is what the timestamps show missing, or what the declared length
+    lacks (a demuxer that resyncs past damaged bytes may number the frames after it
+    as if nothing was lost), whichever is more.
+    """
+    whole = max(declared, gaps.decoded + gaps.missing)
+    skipped = whole - gaps.decoded
+    if gaps.decoded < _DAMAGED_RATIO * whole:
+        raise AudioError(
+            f"{path}: damaged: only {gaps.decoded:.1f} s of its {whole:.1f} s decode "
+            f"({gaps.bad_packets} damaged packets); re-export or re-download the file"
+        )
+    logger.warning(
+        "%s: damaged: %.1f s (%.1f %%) could not be decoded (%d damaged packets skipped); "
+        "the rest is analysed",
+        path,
+        skipped,
+        100.0 * skipped / whole,
+        gaps.bad_packets,
+        extra={"event": "audio_damaged", "skipped_seconds": round(skipped, 3)},
+    )
+
+
+def _to_full_scale(path: str | Path, audio: np.ndarray, peak: float) -> None:
+    """Scale ``audio`` in place so its level (99.9th percentile of magnitude) is 1.0; clip the rest.
+
+    A float file can hold any magnitude (1e30 has been seen); the models then hear
+    nothing but overflow. The level is taken from a percentile, so a few wild
+    samples cannot turn the rest into silence.
+    """
+    sample = np.abs(audio[:: max(1, audio.size // _LEVEL_SAMPLES)])
+    level = float(np.percentile(sample, _LEVEL_PERCENTILE))
+    gain = 1.0 / level if level > 1.0 else 1.0
+    audio *= np.float32(gain)
+    clipped = int(np.count_nonzero(np.abs(audio) > 1.0))
+    np.clip(audio, -1.0, 1.0, out=audio)
+    logger.warning(
+        "%s: samples reach %.3g times full scale; scaled by %.3g to full scale (%d samples clipped)",
+        path,
+        peak,
+        gain,
+        clipped,
+        extra={"event": "audio_rescaled", "peak": peak, "gain": gain},
+    )
 
 
 def _check_file(path: str | Path) -> Path:
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such file; check the path")
-    if path.is_dir():
-        raise AudioError(
-            f"{path}: is a directory, not an audio file; give a file (or use `speechpipe batch` for folders)"
-        )
+    size = require_regular_file(path).st_size  # before any open: a FIFO would block it
     try:
-        size = path.stat().st_size
         with open(path, "rb"):
             pass
     except PermissionError:
@@ -160,10 +332,52 @@ def _check_file(path: str | Path) -> Path:
     return path
 
 
-def _audio_stream(container, path: Path):  # type: ignore[no-untyped-def]
-    if not container.streams.audio:
+def _stream_index(container, path: Path, stream: int | None) -> int:  # type: ignore[no-untyped-def]
+    """``stream`` checked against the file's audio streams, or the one to analyse when None."""
+    count = len(container.streams.audio)
+    if count == 0:
         raise AudioError(f"{path}: has no audio stream; give an audio or video file with sound")
-    stream = container.streams.audio[0]
+    if stream is not None and not 0 <= stream < count:
+        raise AudioError(
+            f"{path}: has no audio stream {stream} (--stream {stream}); it has {count} audio "
+            f"stream{'s' if count > 1 else ''}: give --stream 0{f' to {count - 1}' if count > 1 else ''}"
+        )
+    if stream is not None or count == 1:
+        return stream or 0
+    return _choose_stream(container, path)
+
+
+def _choose_stream(container, path: Path) -> int:  # type: ignore[no-untyped-def]
+    """The audio stream with the most speech-band signal; logged, with a warning when several have some."""
+    activity = [
+        stream_activity(container, s, _declared_duration(container, s)) if s.codec_context else None
+        for s in container.streams.audio
+    ]
+    measured = [(a, i) for i, a in enumerate(activity) if a is not None]
+    best = max(measured)[1] if measured else 0
+    summary = ", ".join(f"{i}: {a.active:.0%}" for a, i in measured)  # speech-like frames per stream
+    logger.info(
+        "%s: analysing audio stream %d of %d (speech-like frames %s)",
+        path,
+        best,
+        len(activity),
+        summary,
+        extra={"event": "audio_stream_chosen", "stream": best, "streams": len(activity)},
+    )
+    if sum(a.has_signal for a, _ in measured) > 1:
+        logger.warning(
+            "%s: %d audio streams have sound (speech-like frames %s); analysing stream %d, "
+            "give --stream N for another",
+            path,
+            sum(a.has_signal for a, _ in measured),
+            summary,
+            best,
+        )
+    return best
+
+
+def _audio_stream(container, path: Path, index: int):  # type: ignore[no-untyped-def]
+    stream = container.streams.audio[index]
     if stream.codec_context is None:  # e.g. a WAV header naming an unknown sample format
         raise AudioError(f"{path}: its audio is in a format FFmpeg cannot decode; convert it to WAV or FLAC")
     return stream

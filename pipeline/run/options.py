@@ -18,10 +18,14 @@ class RunOptions:
         The resolved config (file, then command-line overrides).
     naming : SpeakerNaming
         ``--speaker-names`` and ``--enroll``; empty: speakers keep their labels.
+    stream : int or None
+        ``--stream``: the audio stream to analyse, 0-based among a file's audio streams;
+        None: the one with speech (``pipeline.io.audio.choose_audio_stream``).
     """
 
     config: Config
     naming: SpeakerNaming = field(default_factory=SpeakerNaming)
+    stream: int | None = None
 
     @property
     def formats(self) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from pipeline.core.serialize import to_jsonable
 from pipeline.core.timeline import KeptTimeline
 from pipeline.core.types import ModelIdentity, RecordingResult
 from pipeline.core.validate import invariant_violations
-from pipeline.io.audio import SAMPLE_RATE, load_audio, probe
+from pipeline.io.audio import SAMPLE_RATE, choose_audio_stream, load_audio, probe
 from pipeline.io.hashing import data_sha256, file_sha256
 from pipeline.run.cache import StageCache
 from pipeline.run.heap import release_free_memory
@@ -78,12 +78,17 @@ def config_sha256(options: RunOptions) -> str:
 
     Where and how recordings run (executor, Ray workers, the models and cache folders)
     and secrets (the hub token) are in no stage's key, so switching executor never
-    redoes finished work; the batch ledger keys its rows by this hash.
+    redoes finished work; the batch ledger keys its rows by this hash. A ``--stream``
+    asked for is in it (absent when none is, so earlier ledgers stay valid).
     """
     stages = build_stages(options)
-    return data_sha256(
-        {"stages": {stage.name: stage.cache_key() for stage in stages}, "formats": list(options.formats)}
-    )
+    data: dict[str, Any] = {
+        "stages": {stage.name: stage.cache_key() for stage in stages},
+        "formats": list(options.formats),
+    }
+    if options.stream is not None:
+        data["stream"] = options.stream
+    return data_sha256(data)
 
 
 class Runner:
@@ -131,9 +136,11 @@ class Runner:
         timer = _Timer()
         with timer.stage("decode"):
             content_sha256 = file_sha256(path)
-            audio = load_audio(path)
+            info = choose_audio_stream(path, stream=self.options.stream)
+            audio = load_audio(path, stream=info.stream)
         duration = audio.size / SAMPLE_RATE
         state = RecordingState(path, content_sha256, duration, audio, KeptTimeline.keep_all(duration))
+        state = replace(state, audio_stream=info.stream, audio_streams=info.streams)
         del audio  # the state holds it until stripping leaves only the kept audio
         for stage in self.stages:
             with timer.stage(stage.name):
@@ -164,7 +171,7 @@ def run_files(
         Each recording's result and its output folder ``out_root/<safe name>/``.
     """
     for path in paths:
-        probe(path)
+        probe(path, stream=options.stream or 0)
     check_output_folder(out_root)
     cache_root = options.config.cache_dir or out_root / ".cache"
     check_output_folder(cache_root, what="cache_dir")

@@ -82,6 +82,8 @@ class RecordingState:
     conversation : ConversationStats or None
     floor_turns : tuple of FloorTurn
         The metrics: per speaker, whole recording, classified turns.
+    audio_stream, audio_streams : int
+        The audio stream decoded (0-based) among the file's audio streams; how many it has.
     """
 
     source: Path
@@ -99,22 +101,35 @@ class RecordingState:
     speakers: tuple[SpeakerStats, ...] = ()
     conversation: ConversationStats | None = None
     floor_turns: tuple[FloorTurn, ...] = ()
+    audio_stream: int = 0
+    audio_streams: int = 1
 
-    DECODED: ClassVar[tuple[str, ...]] = ("source", "content_sha256", "duration", "audio", "timeline")
+    DECODED: ClassVar[tuple[str, ...]] = (
+        "source",
+        "content_sha256",
+        "duration",
+        "audio",
+        "timeline",
+        "audio_stream",
+        "audio_streams",
+    )
     """Fields set before the first stage runs."""
 
     def fingerprint(self, names: Iterable[str]) -> dict[str, Any]:
         """JSON-ready data that pins the values of the fields ``names`` (part of a cache key).
 
-        The recording's hash stands for its audio and duration; the audio a stage sees
-        is that recording cut at the timeline's kept pieces; ``source`` (a path) never
-        changes an output.
+        The recording's hash and the audio stream decoded stand for its audio and
+        duration (stream 0 adds nothing: keys written before streams were chosen stay
+        valid); the audio a stage sees is that recording cut at the timeline's kept
+        pieces; ``source`` (a path) never changes an output.
         """
         data: dict[str, Any] = {"content_sha256": self.content_sha256}
+        if self.audio_stream:
+            data["audio_stream"] = self.audio_stream
         for name in names:
             if name == "audio":
                 data["kept"] = self.timeline.pieces
-            elif name not in ("source", "content_sha256", "duration"):
+            elif name not in ("source", "content_sha256", "duration", "audio_stream", "audio_streams"):
                 data[name] = to_jsonable(getattr(self, name))
         return data
 
@@ -146,6 +161,8 @@ class RecordingState:
             language=self.language,
             floor_turns=self.floor_turns,
             language_detected=self.language_detected,
+            audio_stream=self.audio_stream,
+            audio_streams=self.audio_streams,
             config=config,
             models=models,
             timings=timings,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -149,3 +150,75 @@ def test_bad_config_and_flag_exit_2(tmp_path: Path) -> None:
     proc = speechpipe("run", DEMO, "-o", tmp_path / "o", "--config", bad)
     assert proc.returncode == 2 and "bad.yaml: asr.beam" in proc.stderr
     assert speechpipe("run", DEMO).returncode == 2  # -o is required
+
+
+def test_a_fifo_is_refused_at_once_by_run(tmp_path: Path) -> None:
+    """Opening a FIFO waits for a writer: it used to hang `run` forever."""
+    fifo = tmp_path / "live.wav"
+    os.mkfifo(fifo)
+    proc = speechpipe("run", fifo, "-o", tmp_path / "out", "--quiet", timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    expected = f"speechpipe: error: {fifo}: not a regular file (a FIFO); give an audio file"
+    assert proc.stderr.strip() == expected
+
+
+@pytest.mark.slow
+def test_a_fifo_in_a_batch_folder_fails_alone(tmp_path: Path, sample_wav: Path) -> None:
+    (tmp_path / "in").mkdir()
+    os.mkfifo(tmp_path / "in" / "x.wav")
+    sf.write(tmp_path / "in" / "short.wav", sf.read(sample_wav)[0][: 16_000 * 4], 16_000)
+    proc = speechpipe("batch", tmp_path / "in", "-o", tmp_path / "out", "--quiet", timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "not a regular file (a FIFO)" in proc.stderr
+    assert (tmp_path / "out" / "short" / "result.json").is_file()
+
+
+def two_stream_file(path: Path, speech: np.ndarray) -> Path:
+    """A Matroska file: audio stream 0 silent, audio stream 1 ``speech`` (16 kHz mono, FLAC both)."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        streams = [container.add_stream("flac", rate=16_000, layout="mono") for _ in range(2)]
+        for stream, signal in zip(streams, (np.zeros_like(speech), speech), strict=True):
+            for start in range(0, signal.size, 4096):
+                data = (signal[None, start : start + 4096] * 32767).astype(np.int16)
+                frame = av.AudioFrame.from_ndarray(data, format="s16", layout="mono")
+                frame.sample_rate, frame.pts = 16_000, start
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+        for stream in streams:
+            for packet in stream.encode(None):
+                container.mux(packet)
+    return path
+
+
+@pytest.mark.slow
+def test_the_audio_stream_with_speech_is_analysed(tmp_path: Path, sample_wav: Path) -> None:
+    """Silent first track, speech on the second: it used to give 0 speakers, exit 0, no warning."""
+    path = two_stream_file(tmp_path / "video.mka", sf.read(sample_wav, dtype="float32")[0][: 16_000 * 12])
+    out = tmp_path / "out"
+    proc = speechpipe("run", path, "-o", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((out / "video" / "result.json").read_text())
+    validate_result(data)
+    assert (data["audio_stream"], data["audio_streams"]) == (1, 2)
+    result = result_from_dict(data)
+    assert len(result.words) > 10 and result.speakers
+    # Stream 0 of the same bytes into the same OUT: its own stages, not stream 1's cached ones.
+    proc = speechpipe("run", path, "-o", out, "--quiet", "--stream", "0")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((out / "video" / "result.json").read_text())
+    assert data["audio_stream"] == 0 and not result_from_dict(data).words
+
+
+def test_a_stream_the_file_lacks_is_exit_2_naming_the_flag(tmp_path: Path) -> None:
+    path = two_stream_file(tmp_path / "video.mka", np.zeros(16_000, np.float32))
+    proc = speechpipe("run", path, "-o", tmp_path / "out", "--stream", "2")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (
+        f"speechpipe: error: {path}: has no audio stream 2 (--stream 2); it has 2 audio streams: "
+        "give --stream 0 to 1"
+    )
+    assert not (tmp_path / "out").exists()
+    proc = speechpipe("run", path, "-o", tmp_path / "out", "--stream", "-1")
+    assert proc.returncode == 2 and "--stream: '-1': give an audio stream index, 0 or more" in proc.stderr

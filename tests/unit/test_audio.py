@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from pathlib import Path
 
 import av
@@ -9,7 +12,8 @@ import numpy as np
 import pytest
 
 from pipeline.core.errors import AudioError
-from pipeline.io.audio import SAMPLE_RATE, iter_audio_blocks, load_audio, probe
+from pipeline.io.audio import SAMPLE_RATE, choose_audio_stream, iter_audio_blocks, load_audio, probe
+from pipeline.io.hashing import file_sha256
 
 
 def encode(path: Path, signal: np.ndarray, sample_rate: int, codec: str, layout: str = "mono") -> Path:
@@ -151,3 +155,158 @@ def test_unreadable_file_is_a_clear_error(write_wav, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(builtins, "open", deny)
     with pytest.raises(AudioError, match=r"locked\.wav: permission denied; make the file readable"):
         load_audio(path)
+
+
+@pytest.fixture
+def fifo(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A real FIFO named like audio; a reader still blocked on it at the end is released."""
+    path = tmp_path / "pipe.wav"
+    os.mkfifo(path)
+    yield path
+    with contextlib.suppress(OSError):  # ENXIO: nobody is reading it, as it should be
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+
+@pytest.mark.parametrize("read", [load_audio, probe, file_sha256], ids=["load_audio", "probe", "file_sha256"])
+def test_fifo_is_refused_at_once(fifo: Path, read) -> None:  # type: ignore[no-untyped-def]
+    outcome: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _capture(outcome, read, fifo), daemon=True)
+    thread.start()
+    thread.join(timeout=3.0)
+    assert not thread.is_alive(), f"{read.__name__} blocked on a FIFO"
+    assert len(outcome) == 1 and isinstance(outcome[0], AudioError), outcome
+    assert str(outcome[0]) == f"{fifo}: not a regular file (a FIFO); give an audio file"
+
+
+def _capture(outcome: list[BaseException], read, path: Path) -> None:  # type: ignore[no-untyped-def]
+    try:
+        read(path)
+    except BaseException as err:  # handed to the test thread
+        outcome.append(err)
+
+
+def test_character_device_is_refused() -> None:
+    with pytest.raises(AudioError, match=r"^/dev/zero: not a regular file \(a character device\)"):
+        load_audio(Path("/dev/zero"))
+
+
+@pytest.mark.parametrize("channels", [9, 11, 17, 32])
+def test_many_channels_without_a_layout_are_averaged(write_wav, channels: int) -> None:
+    """FFmpeg cannot downmix a WAV of more than 8 channels with no channel mask (it was 'corrupt')."""
+    signal = np.zeros((2 * 48_000, channels))
+    signal[:, channels // 2] = tone(2.0, 48_000)[0]  # one live channel among silent ones
+    path = write_wav(f"ch{channels}.wav", signal, 48_000)
+    audio = load_audio(path)
+    assert audio.size == 2 * SAMPLE_RATE
+    assert np.abs(audio[SAMPLE_RATE:]).max() == pytest.approx(0.3 / channels, rel=0.05)
+    spectrum = np.abs(np.fft.rfft(audio[SAMPLE_RATE:]))
+    assert np.argmax(spectrum) == 440  # 1 s at 16 kHz: bin k is k Hz
+
+
+def test_absurd_float_levels_are_brought_to_full_scale(write_wav, caplog: pytest.LogCaptureFixture) -> None:
+    signal = 1e30 * tone(2.0, 16_000)[0] / 0.3
+    path = write_wav("huge.wav", signal.astype(np.float32), 16_000, subtype="FLOAT")
+    audio = load_audio(path)
+    assert np.isfinite(audio).all() and 0.9 < np.abs(audio).max() <= 1.0
+    assert "times full scale; scaled by" in caplog.text
+
+
+def test_a_few_wild_samples_do_not_silence_the_rest(write_wav) -> None:
+    signal = tone(2.0, 16_000)[0]
+    signal[[100, 20_000]] = 1e30
+    audio = load_audio(write_wav("spikes.wav", signal.astype(np.float32), 16_000, subtype="FLOAT"))
+    assert 0.25 < np.abs(audio[SAMPLE_RATE:]).max() <= 1.0
+
+
+def speech_mp3(path: Path, sample_wav: Path, seconds: float) -> Path:
+    """``seconds`` of pyannote's speech sample as a 32 kbit/s mp3 (PyAV's LAME)."""
+    import soundfile as sf
+
+    speech = sf.read(sample_wav, dtype="float32")[0][: int(seconds * SAMPLE_RATE)]
+    return encode(path, speech[None, :], SAMPLE_RATE, "libmp3lame")
+
+
+def test_damage_in_the_middle_is_skipped_with_a_warning(
+    tmp_path: Path, sample_wav: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = speech_mp3(tmp_path / "damaged.mp3", sample_wav, 30.0)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 10_240] = np.random.default_rng(1).integers(0, 256, 10_240, np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    audio = load_audio(path)
+    assert 25.0 < audio.size / SAMPLE_RATE <= 30.0
+    warning = next(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "damaged.mp3: damaged: " in warning and "could not be decoded" in warning
+    skipped = float(warning.split("damaged: ")[1].split(" s ")[0])
+    assert 0.5 < skipped < 5.0
+
+
+def test_mostly_damaged_audio_is_an_error(tmp_path: Path, sample_wav: Path) -> None:
+    path = speech_mp3(tmp_path / "ruined.mp3", sample_wav, 30.0)
+    data = bytearray(path.read_bytes())
+    start, stop = len(data) // 10, len(data) * 8 // 10
+    data[start:stop] = np.random.default_rng(2).integers(0, 256, stop - start, np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    with pytest.raises(AudioError, match=r"ruined\.mp3: damaged: only .* decode"):
+        load_audio(path)
+
+
+def test_truncated_mp3_is_still_truncated(tmp_path: Path, sample_wav: Path) -> None:
+    path = speech_mp3(tmp_path / "cut.mp3", sample_wav, 30.0)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(AudioError, match=r"cut\.mp3: truncated"):
+        load_audio(path)
+
+
+def write_streams(path: Path, signals: list[np.ndarray]) -> Path:
+    """A Matroska file with one FLAC audio stream per 16 kHz mono signal, in order."""
+    with av.open(str(path), "w") as container:
+        streams = [container.add_stream("flac", rate=SAMPLE_RATE, layout="mono") for _ in signals]
+        for stream, signal in zip(streams, signals, strict=True):
+            for start in range(0, signal.size, 4096):
+                data = (signal[None, start : start + 4096] * 32767).astype(np.int16)
+                frame = av.AudioFrame.from_ndarray(data, format="s16", layout="mono")
+                frame.sample_rate, frame.pts = SAMPLE_RATE, start
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+        for stream in streams:
+            for packet in stream.encode(None):
+                container.mux(packet)
+    return path
+
+
+def test_the_stream_with_speech_is_chosen(
+    tmp_path: Path, sample_wav: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import soundfile as sf
+
+    speech = sf.read(sample_wav, dtype="float32")[0]
+    path = write_streams(tmp_path / "two.mka", [np.zeros_like(speech), speech])
+    caplog.set_level("INFO")
+    info = choose_audio_stream(path)
+    assert (info.stream, info.streams) == (1, 2)
+    assert "analysing audio stream 1 of 2" in caplog.text and "WARNING" not in caplog.text
+    assert np.abs(load_audio(path)).max() > 0.1
+    assert np.abs(load_audio(path, stream=0)).max() == 0.0
+    assert probe(path).stream == 0  # the header alone: no choice made
+
+
+def test_several_streams_with_sound_warn(
+    tmp_path: Path, sample_wav: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import soundfile as sf
+
+    speech = sf.read(sample_wav, dtype="float32")[0]
+    t = np.arange(speech.size) / SAMPLE_RATE
+    hum = (0.01 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)  # quieter, but in the speech band
+    path = write_streams(tmp_path / "two.mka", [hum, speech, np.zeros_like(speech)])
+    assert choose_audio_stream(path).stream == 1
+    assert "3 audio streams" not in caplog.text and "2 audio streams have sound" in caplog.text
+
+
+def test_a_missing_stream_names_the_flag(tmp_path: Path) -> None:
+    path = write_streams(tmp_path / "two.mka", [np.zeros(16_000, np.float32)] * 2)
+    with pytest.raises(AudioError, match=r"two\.mka: has no audio stream 2 \(--stream 2\); it has 2 audio"):
+        load_audio(path, stream=2)

@@ -101,3 +101,15 @@ def test_stages_declare_their_keys_the_runner_decides_none_of_them() -> None:
     assert {s.name for s in stages.values() if s.cached} == {"hold_music", "asr", "diarization"}
     base = config_sha256(RunOptions(load_config("default")))
     assert base == config_sha256(RunOptions(load_config("default", **{"asr.cpu_threads": 4})))
+
+
+def test_another_audio_stream_of_the_same_file_is_another_recording(tmp_path: Path) -> None:
+    """Same bytes, stream 1 after stream 0: the cache and the ledger's config hash keep them apart."""
+    cache, stage = StageCache(tmp_path), CountingMusic()
+    for stream in (0, 1, 0, 1):
+        _run_stage(stage, replace(state(), audio_stream=stream, audio_streams=2), cache, SilentProgress())
+    assert stage.runs == 2
+    assert "audio_stream" not in state().fingerprint(("audio",))  # stream 0: keys as before streams
+    config = load_config("default")
+    hashes = {config_sha256(RunOptions(config, stream=stream)) for stream in (None, 0, 1)}
+    assert len(hashes) == 3
