@@ -84,7 +84,7 @@ def run_options(args: argparse.Namespace, **overrides: Any) -> RunOptions:
     ConfigError
         The config, a flag, a speaker name or an enrollment clip is invalid.
     """
-    config = load_config(args.config, **config_overrides(args), **overrides)
+    config = load_config(args.config, flag_names=FLAG_NAMES, **config_overrides(args), **overrides)
     return RunOptions(config=config, naming=speaker_naming(args), stream=args.stream)
 
 
@@ -97,6 +97,20 @@ def _stream_index(text: str) -> int:
     if index < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: give an audio stream index, 0 or more")
     return index
+
+
+FLAG_NAMES = {
+    "asr.model": "--model",
+    "asr.language": "--language",
+    "asr.device": "--device",
+    "diarization.device": "--device",
+    "diarization.pyannote.pipeline": "--diarizer",
+    "diarization.num_speakers": "--num-speakers",
+    "diarization.min_speakers": "--min-speakers",
+    "diarization.max_speakers": "--max-speakers",
+    "hold_music.strip": "--keep-music",
+}
+"""The flag behind each config key ``config_overrides`` sets (named in errors)."""
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, object]:

@@ -6,11 +6,12 @@ as a path. Unknown keys are errors, so a typo never silently falls back to a def
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.core.errors import ConfigError
 from pipeline.core.languages import WHISPER_LANGUAGES
@@ -209,6 +210,18 @@ class DiarizationConfig(_Strict):
     max_speakers: int = Field(20, ge=1)
     pyannote: PyannoteConfig = PyannoteConfig()
 
+    @model_validator(mode="after")
+    def _speaker_bounds(self) -> DiarizationConfig:
+        if self.min_speakers > self.max_speakers:
+            raise ValueError(
+                f"min_speakers ({self.min_speakers}) is more than max_speakers ({self.max_speakers})"
+            )
+        if self.num_speakers is not None and self.num_speakers > self.max_speakers:
+            raise ValueError(
+                f"num_speakers ({self.num_speakers}) is more than max_speakers ({self.max_speakers})"
+            )
+        return self
+
 
 class MetricsConfig(_Strict):
     """Per-speaker and conversation metrics; definitions and formulas in docs/metrics.md."""
@@ -399,7 +412,9 @@ class Config(_Strict):
         return data
 
 
-def load_config(name_or_path: str | Path = "default", **overrides: Any) -> Config:
+def load_config(
+    name_or_path: str | Path = "default", *, flag_names: Mapping[str, str] | None = None, **overrides: Any
+) -> Config:
     """Load a named config (``configs/<name>.yaml``) or a YAML file, then apply overrides.
 
     Parameters
@@ -408,12 +423,15 @@ def load_config(name_or_path: str | Path = "default", **overrides: Any) -> Confi
         ``"default"``, ``"gpu"``, ``"cloud"`` or a path to a YAML file.
     **overrides
         Dotted keys, e.g. ``{"asr.model": "base"}``; ``None`` values are ignored.
+    flag_names
+        Dotted key -> the command-line flag that set it, so an error names the flag.
 
     Raises
     ------
     ConfigError
         The file is missing, is not YAML, or fails validation.
     """
+    flag_names = flag_names or {}
     path = Path(name_or_path)
     if not path.suffix:
         path = CONFIGS_DIR / f"{name_or_path}.yaml"
@@ -425,21 +443,31 @@ def load_config(name_or_path: str | Path = "default", **overrides: Any) -> Confi
         raise ConfigError(f"{path}: not valid YAML ({_first_line(err)}); fix the file") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config must be a YAML mapping of sections")
+    sections = {name for name, field in Config.model_fields.items() if isinstance(field.default, BaseModel)}
+    data = {key: {} if value is None and key in sections else value for key, value in data.items()}  # "asr:"
+    overrides = {dotted: value for dotted, value in overrides.items() if value is not None}
     for dotted, value in overrides.items():
-        if value is not None:
-            _set_dotted(data, dotted, value)
+        _set_dotted(data, dotted, value, path)
     try:
         return Config.model_validate(data)
     except ValidationError as err:
         problem = err.errors()[0]
         where = ".".join(str(p) for p in problem["loc"])
-        raise ConfigError(f"{path}: {where}: {problem['msg']}") from None
+        # A value set on the command line is the user's flag, not the file's fault.
+        flags = sorted({flag_names.get(key, key) for key in overrides if f"{key}.".startswith(f"{where}.")})
+        source = ", ".join(flags) if flags else f"{path}: {where}"
+        message = problem["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{source}: {message}") from None
 
 
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any, path: Path) -> None:
     *parents, leaf = dotted.split(".")
     for key in parents:
-        data = data.setdefault(key, {})
+        if data.get(key) is None:  # a missing or empty section ("asr:" with nothing under it)
+            data[key] = {}
+        if not isinstance(data[key], dict):
+            raise ConfigError(f"{path}: {key} must be a section of keys, not {data[key]!r}; fix the file")
+        data = data[key]
     data[leaf] = value
 
 

@@ -73,3 +73,34 @@ def test_public_dict_drops_the_token() -> None:
     config = load_config("default", **{"diarization.pyannote.token": "hf_secret"})
     assert "hf_secret" not in str(config.public_dict())
     assert "hf_secret" not in repr(config)
+
+
+def test_an_empty_section_plus_a_flag_is_the_defaults_plus_the_flag(tmp_path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("asr:\ndiarization:\n", encoding="utf-8")
+    config = load_config(path, **{"asr.model": "base"})
+    assert config.asr.model == "base" and config.diarization.max_speakers == 20
+
+
+def test_speaker_bounds_that_cannot_hold_name_the_flags() -> None:
+    flags = {"diarization.min_speakers": "--min-speakers", "diarization.max_speakers": "--max-speakers"}
+    with pytest.raises(ConfigError, match=r"^--max-speakers, --min-speakers: min_speakers \(5\) is more"):
+        load_config(flag_names=flags, **{"diarization.min_speakers": 5, "diarization.max_speakers": 2})
+
+
+def test_a_bad_flag_value_is_blamed_on_the_flag_not_the_config_file() -> None:
+    with pytest.raises(ConfigError, match=r"^--num-speakers: "):
+        load_config(
+            flag_names={"diarization.num_speakers": "--num-speakers"}, **{"diarization.num_speakers": 0}
+        )
+
+
+def test_models_never_resolve_in_the_working_directory(tmp_path, monkeypatch) -> None:
+    from pipeline.core import locations
+
+    monkeypatch.chdir(tmp_path)  # e.g. cron's read-only / or a read-only container root
+    monkeypatch.setattr(locations, "running_from_checkout", lambda: False)
+    folder = locations.default_models_dir({"XDG_CACHE_HOME": "/var/cache/u"})
+    assert folder == Path("/var/cache/u/speechpipe/models")
+    assert locations.default_models_dir({"SPEECHPIPE_MODELS_DIR": "/srv/models"}) == Path("/srv/models")
+    assert not folder.is_relative_to(tmp_path) and folder.is_absolute()
