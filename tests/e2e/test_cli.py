@@ -222,3 +222,43 @@ def test_a_stream_the_file_lacks_is_exit_2_naming_the_flag(tmp_path: Path) -> No
     assert not (tmp_path / "out").exists()
     proc = speechpipe("run", path, "-o", tmp_path / "out", "--stream", "-1")
     assert proc.returncode == 2 and "--stream: '-1': give an audio stream index, 0 or more" in proc.stderr
+
+
+@pytest.mark.slow
+def test_run_gives_each_recording_of_the_same_name_its_own_folder(tmp_path: Path, sample_wav: Path) -> None:
+    audio, rate = sf.read(sample_wav, dtype="float32")
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "meeting.wav", audio[: 6 * rate], rate)
+    out = tmp_path / "out"
+    proc = speechpipe("run", tmp_path / "a" / "meeting.wav", tmp_path / "b" / "meeting.wav", "-o", out, "-q")
+    assert proc.returncode == 0, proc.stderr
+    folders = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert len(folders) == 2 and folders[0] == "meeting" and folders[1].startswith("meeting-")
+    sources = {json.loads((out / f / "result.json").read_text())["source"] for f in folders}
+    assert len(sources) == 2
+
+
+@pytest.mark.slow
+def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path, sample_wav: Path) -> None:
+    """SIGTERM (timeout, Docker, Kubernetes): one line, exit 143, no temporary file or partial folder left."""
+    import signal
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "run", str(sample_wav), "-o", str(out), "-q"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (out / ".cache").is_dir() and time.monotonic() < deadline:  # flags checked, work begun
+        time.sleep(0.05)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert stderr.strip().splitlines()[-1].startswith("speechpipe: terminated")
+    leftovers = [p for p in out.rglob("*") if p.name.endswith(".tmp") or ".partial-" in p.name]
+    assert leftovers == []

@@ -231,3 +231,45 @@ def test_speaker_names_reach_the_workers_and_redo_what_was_named_otherwise(batch
     report = batch(naming=SpeakerNaming(names=("Host", "Guest")))
     assert batch.fake.options.naming.names == ("Host", "Guest")
     assert statuses(report) == {"a.wav": "done"}  # other names, other outputs: redone
+
+
+def test_a_recording_whose_outputs_cannot_be_written_fails_alone_and_a_rerun_goes_on(batch, monkeypatch):
+    from pipeline.run import batch as batch_module
+
+    for name in ("a.wav", "ledger.sqlite.wav", "c.wav"):
+        (batch.inp / name).write_bytes(name.encode())
+    real_write = batch_module.write_outputs
+
+    def write(result, out_dir, formats):  # the second folder cannot be made (a name too long, say)
+        if out_dir.name.startswith("ledger.sqlite"):
+            raise OSError(36, "File name too long")
+        return real_write(result, out_dir, formats)
+
+    monkeypatch.setattr(batch_module, "write_outputs", write)
+    report = batch()
+    assert statuses(report) == {"a.wav": "done", "ledger.sqlite.wav": "failed", "c.wav": "done"}
+    (error,) = [row.error for row in report.rows if row.status == "failed"]
+    assert "File name too long" in error and "\n" not in error and "Traceback" not in error
+    monkeypatch.setattr(batch_module, "write_outputs", real_write)
+    report = batch()
+    assert statuses(report) == {"a.wav": "skipped", "ledger.sqlite.wav": "done", "c.wav": "skipped"}
+    assert (batch.out / "ledger.sqlite").is_file()  # the ledger is still the ledger
+
+
+def test_a_file_that_vanishes_mid_batch_is_a_one_line_exit_2(batch, monkeypatch):
+    (batch.inp / "a.wav").write_bytes(b"aaaa")
+    (batch.inp / "b.wav").write_bytes(b"bbbb")
+    real_process = batch.fake.process
+
+    def vanishing(path, progress):
+        if path.name == "a.wav":
+            path.unlink()
+        return real_process(path, progress)
+
+    monkeypatch.setattr(batch.fake, "process", vanishing)
+    report = batch()
+    assert statuses(report) == {"a.wav": "failed", "b.wav": "done"}
+    assert "cannot read" in report.rows[0].error
+    with Ledger.in_folder(batch.out) as ledger:
+        (row,) = [e for e in ledger.entries() if e.uri.endswith("a.wav")]
+        assert row.exit_code == 2 and "Traceback" not in row.error
