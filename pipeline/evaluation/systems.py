@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pipeline.core.config import load_config
 from pipeline.core.types import SpeakerStats, Turn, Word
@@ -125,7 +125,7 @@ def run_system(
 
 
 def _pipeline(system: System, config_name: str) -> Callable[[str, Path], SystemOutput]:
-    overrides = {"hold_music.strip": "off"} if system == "keep-music" else {}
+    overrides: dict[str, Any] = {"hold_music.strip": "off"} if system == "keep-music" else {}
     runner = Runner(RunOptions(load_config(config_name, **overrides)))
 
     def process(name: str, path: Path) -> SystemOutput:
