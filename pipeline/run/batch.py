@@ -624,7 +624,14 @@ def one_batch_at_a_time(out_root: Path) -> Iterator[None]:
     except ImportError:  # Windows: no flock; one batch per folder is then up to the user
         yield
         return
-    with open(out_root / "ledger.lock", "a") as handle:
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        handle = open(out_root / "ledger.lock", "a")  # noqa: SIM115 (closed below, after the batch)
+    except OSError as err:
+        raise OutputError(
+            f"{out_root}: cannot create the output folder ({err.strerror}); choose another --output"
+        ) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

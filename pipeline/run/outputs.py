@@ -72,23 +72,27 @@ def write_outputs(result: RecordingResult, out_dir: Path, formats: tuple[str, ..
 
 
 def check_output_folder(folder: Path, *, what: str = "--output") -> None:
-    """Make sure ``folder`` exists (creating it) and takes new files, before any analysis.
+    """Make sure ``folder`` can take new files, before any analysis (nothing is created).
+
+    Checks ``folder`` or, when it does not exist yet, the nearest folder above it
+    that does (where it will be created): a folder, writable, with space and inodes
+    left (a probe file is written there and removed at once).
 
     Raises
     ------
     OutputError
-        It is a file, cannot be created, is read-only, or the disk has no space or inodes left.
+        It is a file, is read-only, or the disk has no space or inodes left.
     """
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"{folder}: {what} names a file, not a folder; choose a folder")
-    _make_folder(folder, what=what)
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
+    if not existing.is_dir():
+        raise OutputError(f"{folder}: {what} runs into a file ({existing}), not a folder; choose a folder")
     try:
-        with tempfile.TemporaryFile(dir=folder, prefix=".speechpipe-probe-") as probe:
+        with tempfile.TemporaryFile(dir=existing, prefix=".speechpipe-probe-") as probe:
             probe.write(b"x")
             probe.flush()
             os.fsync(probe.fileno())
     except OSError as err:
-        raise OutputError(f"{folder}: cannot write here ({_reason(err)}); choose another {what}") from None
+        raise OutputError(f"{folder}: cannot write there ({_reason(err)}); choose another {what}") from None
 
 
 def assign_output_names(uris: Iterable[str], taken: dict[str, str], out_root: Path) -> list[str]:

@@ -253,9 +253,8 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path, sample_wav: Path) -> Non
         text=True,
     )
     deadline = time.monotonic() + 120
-    while not (out / ".cache").is_dir() and time.monotonic() < deadline:  # flags checked, work begun
+    while not (out / ".cache").is_dir() and time.monotonic() < deadline:  # the first stage is done
         time.sleep(0.05)
-    time.sleep(1.0)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 143, stderr
