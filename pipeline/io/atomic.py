@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from pipeline.core.errors import OutputError
+
+STALE_AFTER = 600.0
+"""A temporary file this old (seconds) belongs to a killed writer: a live one finishes in well under that."""
 
 
 @contextlib.contextmanager
@@ -27,6 +32,7 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
         The disk is full or the folder is not writable.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8", newline=None) as handle:
@@ -58,6 +64,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     with atomic_open(path, "wb") as handle:
         handle.write(data)
     return path
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove temporaries of ``path`` that a killed process left (older than ``STALE_AFTER``)."""
+    now = time.time()
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - stale.stat().st_mtime > STALE_AFTER:
+                stale.unlink()
 
 
 def _remove(tmp: str) -> None:

@@ -169,7 +169,7 @@ def _expand(spec: str, wanted: set[str]) -> list[InputItem]:
         elif fs.isdir(path):
             listing = fs.find(path, detail=True)
             listing = {p: i for p, i in listing.items() if PurePosixPath(p).suffix.lower() in wanted}
-        elif fs.isfile(path):
+        elif fs.isfile(path) or fs.exists(path):  # a FIFO or device too: the decoder refuses it, alone
             listing = {path: fs.info(path)}
         else:
             raise ConfigError(f"{spec}: no such file or folder; check the path or URL")

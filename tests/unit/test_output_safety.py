@@ -98,3 +98,23 @@ def test_unwritable_output_folder_is_exit_5_before_any_work(tmp_path: Path, case
     with pytest.raises(OutputError) as err:
         check_output_folder(folder)
     assert err.value.exit_code == 5 and str(folder) in str(err.value)
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path: Path) -> None:
+    stale = tmp_path / ".asr-0123.json.k1ll3d.tmp"
+    stale.write_text("half")
+    os.utime(stale, (0, 0))  # long ago
+    fresh = tmp_path / ".asr-0123.json.w0rk1n.tmp"  # another writer, still at work
+    fresh.write_text("busy")
+    atomic_write_text(tmp_path / "asr-0123.json", "{}")
+    assert not stale.exists() and fresh.exists()
+
+
+def test_names_in_the_batch_summary_are_text_not_markup(capsys) -> None:
+    from pipeline.cli.batch import print_batch_summary
+    from pipeline.run.batch import BatchReport, RecordingRow
+
+    row = RecordingRow("/in/take [final]\nb.wav", "failed", error="/in/take [bold]x[/bold]: bad\nline")
+    print_batch_summary(BatchReport("r1", (row,), 0.1), Path("/out"))
+    printed = capsys.readouterr().out
+    assert "[final]" in printed and "[bold]x[/bold]" in printed and "\\n" in printed
