@@ -142,3 +142,20 @@ def build_corpus(folder: Path, sample: Path, *, silence_hours: float = 3.0) -> d
     (folder / "float_1e30.wav").write_bytes(_wav_bytes(speech * np.float32(1e30), subtype="FLOAT"))
     cases["float_1e30.wav"] = Expected(0)
     return cases
+
+
+def write_streams(path: Path, signals: list[np.ndarray]) -> Path:
+    """A Matroska file with one FLAC audio stream per 16 kHz mono signal, in order."""
+    with av.open(str(path), "w") as container:
+        streams = [container.add_stream("flac", rate=16_000, layout="mono") for _ in signals]
+        for stream, signal in zip(streams, signals, strict=True):
+            for start in range(0, signal.size, 4096):
+                data = (signal[None, start : start + 4096] * 32767).astype(np.int16)
+                frame = av.AudioFrame.from_ndarray(data, format="s16", layout="mono")
+                frame.sample_rate, frame.pts = 16_000, start
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+        for stream in streams:
+            for packet in stream.encode(None):
+                container.mux(packet)
+    return path

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from clirun import speechpipe
+from corpus import write_streams
 
 from pipeline.core.serialize import result_from_dict
 from pipeline.core.validate import invariant_violations
@@ -175,21 +176,7 @@ def test_a_fifo_in_a_batch_folder_fails_alone(tmp_path: Path, sample_wav: Path) 
 
 def two_stream_file(path: Path, speech: np.ndarray) -> Path:
     """A Matroska file: audio stream 0 silent, audio stream 1 ``speech`` (16 kHz mono, FLAC both)."""
-    import av
-
-    with av.open(str(path), "w") as container:
-        streams = [container.add_stream("flac", rate=16_000, layout="mono") for _ in range(2)]
-        for stream, signal in zip(streams, (np.zeros_like(speech), speech), strict=True):
-            for start in range(0, signal.size, 4096):
-                data = (signal[None, start : start + 4096] * 32767).astype(np.int16)
-                frame = av.AudioFrame.from_ndarray(data, format="s16", layout="mono")
-                frame.sample_rate, frame.pts = 16_000, start
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-        for stream in streams:
-            for packet in stream.encode(None):
-                container.mux(packet)
-    return path
+    return write_streams(path, [np.zeros_like(speech), speech])
 
 
 @pytest.mark.slow

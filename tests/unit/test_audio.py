@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from corpus import write_streams
 
 from pipeline.core.errors import AudioError
 from pipeline.io.audio import SAMPLE_RATE, choose_audio_stream, iter_audio_blocks, load_audio, probe
@@ -258,23 +259,6 @@ def test_truncated_mp3_is_still_truncated(tmp_path: Path, sample_wav: Path) -> N
     path.write_bytes(data[: len(data) // 3])
     with pytest.raises(AudioError, match=r"cut\.mp3: truncated"):
         load_audio(path)
-
-
-def write_streams(path: Path, signals: list[np.ndarray]) -> Path:
-    """A Matroska file with one FLAC audio stream per 16 kHz mono signal, in order."""
-    with av.open(str(path), "w") as container:
-        streams = [container.add_stream("flac", rate=SAMPLE_RATE, layout="mono") for _ in signals]
-        for stream, signal in zip(streams, signals, strict=True):
-            for start in range(0, signal.size, 4096):
-                data = (signal[None, start : start + 4096] * 32767).astype(np.int16)
-                frame = av.AudioFrame.from_ndarray(data, format="s16", layout="mono")
-                frame.sample_rate, frame.pts = SAMPLE_RATE, start
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-        for stream in streams:
-            for packet in stream.encode(None):
-                container.mux(packet)
-    return path
 
 
 def test_the_stream_with_speech_is_chosen(
