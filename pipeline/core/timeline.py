@@ -109,16 +109,28 @@ class KeptTimeline:
                 out.append((p_start + lo - offset, p_start + hi - offset))
         return out
 
-    def kept_audio(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
-        """Concatenate the kept pieces of ``audio`` (shape ``(samples,)``).
+    def cut_to_kept(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
+        """Move the kept pieces of ``audio`` (shape ``(samples,)``) to its front and shrink it to them.
 
-        Returns ``audio`` itself when nothing is stripped (no copy).
+        Hours of audio never exist twice: ``audio`` is overwritten in place and, when
+        it owns its buffer (as ``load_audio``'s arrays do), that buffer is shrunk, so
+        the stripped samples are given back; a view gets a copy of its kept front.
+        The caller must not read ``audio`` afterwards, only the returned array.
+        Returns ``audio`` itself, untouched, when nothing is stripped.
         """
         if self.is_identity:
             return audio
-        return np.concatenate(
-            [audio[round(s * sample_rate) : round(e * sample_rate)] for s, e in self.pieces] or [audio[:0]]
-        )
+        filled = 0
+        step = 10 * sample_rate  # moved in blocks: an overlapping move's temporary stays small
+        for start, end in self.pieces:
+            for first in range(round(start * sample_rate), round(end * sample_rate), step):
+                block = audio[first : min(first + step, round(end * sample_rate))]
+                audio[filled : filled + block.size] = block
+                filled += block.size
+        if not audio.flags.owndata:
+            return audio[:filled].copy()
+        audio.resize(filled, refcheck=False)  # realloc: the tail's pages go back to the system
+        return audio
 
     def overlaps_stripped(self, start: float, end: float) -> bool:
         """True when original interval ``[start, end]`` has any part outside the kept pieces."""

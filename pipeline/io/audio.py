@@ -191,7 +191,7 @@ def load_audio(path: str | Path, *, stream: int | None = None) -> np.ndarray:
         _report_damage(path, gaps, info.duration)
     else:
         _check_not_truncated(path, filled / SAMPLE_RATE, info.duration)
-    audio = audio[:filled].copy() if filled < audio.size // 2 else audio[:filled]
+    audio.resize(filled, refcheck=False)  # owns its buffer: stripping music can shrink it in place
     if peak > _OVER_FULL_SCALE:
         _to_full_scale(path, audio, peak)
     return audio

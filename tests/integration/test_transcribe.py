@@ -60,7 +60,7 @@ def test_stripped_region_gets_no_words(transcriber: Transcriber, sample_wav: Pat
     """Strip 12-20 s of the sample: every word comes back in original time, outside the cut."""
     audio = load_audio(sample_wav)
     timeline = KeptTimeline.from_stripped(audio.size / SAMPLE_RATE, [Region(12.0, 20.0, "music")])
-    transcript = transcribe(transcriber, timeline.kept_audio(audio, SAMPLE_RATE), timeline)
+    transcript = transcribe(transcriber, timeline.cut_to_kept(audio, SAMPLE_RATE), timeline)
     words = [w for s in transcript.segments for w in s.words]
     assert any(w.start > 20.0 for w in words)
     for word in words:

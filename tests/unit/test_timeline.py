@@ -59,11 +59,19 @@ def test_identity_and_empty() -> None:
     assert everything.pieces == () and everything.kept_duration == 0
 
 
-def test_kept_audio_concatenates_pieces() -> None:
-    audio = np.arange(100, dtype=np.float32)  # 10 Hz "audio": sample i at i/10 s
-    timeline = KeptTimeline.from_stripped(10.0, [Region(2, 5)])
-    assert np.array_equal(timeline.kept_audio(audio, 10), np.r_[audio[:20], audio[50:]])
-    assert KeptTimeline.keep_all(10.0).kept_audio(audio, 10) is audio
+def test_cut_to_kept_moves_the_kept_pieces_to_the_front_and_shrinks_the_buffer() -> None:
+    original = np.arange(1000, dtype=np.float32)  # 10 Hz "audio": sample i at i/10 s
+    timeline = KeptTimeline.from_stripped(100.0, [Region(2, 5), Region(30, 61.5)])
+    expected = np.r_[original[:20], original[50:300], original[615:]]
+    audio = original.copy()
+    kept = timeline.cut_to_kept(audio, 10)
+    assert kept is audio and audio.size == expected.size  # the decoded buffer itself, shrunk
+    assert np.array_equal(kept, expected)
+    buffer = original.copy()
+    assert np.array_equal(timeline.cut_to_kept(buffer[:], 10), expected)  # a view: its kept front is copied
+    untouched = original.copy()
+    assert KeptTimeline.keep_all(100.0).cut_to_kept(untouched, 10) is untouched
+    assert np.array_equal(untouched, original)
 
 
 def test_strip_policies() -> None:

@@ -72,7 +72,11 @@ class HoldMusicStage(Stage[tuple[Region, ...]]):
 
 
 class StripStage(Stage[tuple[tuple[Region, ...], KeptTimeline, np.ndarray]]):
-    """Remove the music the strip policy names: ``"loops"``, ``"music"`` (all) or ``"off"``."""
+    """Remove the music the strip policy names: ``"loops"``, ``"music"`` (all) or ``"off"``.
+
+    The decoded audio is cut in place (``KeptTimeline.cut_to_kept``): the state
+    before this stage gives its audio over and is not read again.
+    """
 
     name = "strip"
     needs = ("music", "audio", "duration")
@@ -89,7 +93,7 @@ class StripStage(Stage[tuple[tuple[Region, ...], KeptTimeline, np.ndarray]]):
     ) -> tuple[tuple[Region, ...], KeptTimeline, np.ndarray]:
         stripped = stripped_regions(state.music, self.policy)
         timeline = KeptTimeline.from_stripped(state.duration, stripped)
-        return stripped, timeline, timeline.kept_audio(state.audio, SAMPLE_RATE)
+        return stripped, timeline, timeline.cut_to_kept(state.audio, SAMPLE_RATE)
 
     def apply(
         self, state: RecordingState, output: tuple[tuple[Region, ...], KeptTimeline, np.ndarray]
