@@ -23,7 +23,6 @@ from pipeline.cli.models import add_models_parser
 from pipeline.cli.options import EPILOG
 from pipeline.cli.run import add_run_parser
 from pipeline.core.errors import PipelineError, one_line
-from pipeline.run.heap import limit_arenas
 
 logger = logging.getLogger("pipeline")
 
@@ -47,7 +46,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``speechpipe`` console script; returns the exit code."""
-    limit_arenas()  # before torch, onnxruntime and CTranslate2 start their threads
     parser = build_parser()
     args = parser.parse_args(argv)
     verbose = getattr(args, "verbose", False)

@@ -28,7 +28,7 @@ from pipeline.core.validate import invariant_violations
 from pipeline.io.audio import SAMPLE_RATE, choose_audio_stream, load_audio, probe
 from pipeline.io.hashing import data_sha256, file_sha256
 from pipeline.run.cache import StageCache
-from pipeline.run.heap import release_free_memory
+from pipeline.run.heap import limit_arenas, release_free_memory
 from pipeline.run.options import RunOptions
 from pipeline.run.outputs import assign_output_names, check_output_folder, write_outputs
 from pipeline.run.progress import ProgressReporter, SilentProgress, TqdmProgress
@@ -110,6 +110,9 @@ class Runner:
     def __init__(self, options: RunOptions) -> None:
         self.options = options
         self.stages = build_stages(options)
+        # Before the models start their thread pools, in every process that analyses
+        # (the CLI, eval's measured children, Ray workers): one heap behaviour, one peak.
+        limit_arenas()
         began = time.perf_counter()
         for stage in self.stages:
             stage.load()
