@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.errors import StageError
+from pipeline.core.heap import limit_arenas, release_free_memory
 from pipeline.core.serialize import to_jsonable
 from pipeline.core.timeline import KeptTimeline
 from pipeline.core.types import ModelIdentity, RecordingResult
@@ -28,7 +29,6 @@ from pipeline.core.validate import invariant_violations
 from pipeline.io.audio import SAMPLE_RATE, choose_audio_stream, load_audio, probe
 from pipeline.io.hashing import data_sha256, file_sha256
 from pipeline.run.cache import StageCache
-from pipeline.run.heap import limit_arenas, release_free_memory
 from pipeline.run.options import RunOptions
 from pipeline.run.outputs import assign_output_names, check_output_folder, write_outputs
 from pipeline.run.progress import ProgressReporter, SilentProgress, TqdmProgress

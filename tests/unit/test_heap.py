@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 
-from pipeline.run.heap import _glibc, limit_arenas, release_free_memory
+from pipeline.core.heap import _glibc, limit_arenas, release_free_memory
 
 
 def test_limits_apply_on_glibc_and_never_raise() -> None:

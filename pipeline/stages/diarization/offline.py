@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from pipeline.core.config import ClusteringConfig
+from pipeline.core.heap import release_free_memory
 from pipeline.io.audio import SAMPLE_RATE
 from pipeline.models.campplus import EMBEDDING_DIM, FRAME_LENGTH, FRAME_SHIFT, CAMPPlus, fbank
 from pipeline.stages.diarization.clustering import UNASSIGNED, cluster_local_speakers, dissolve, ghosts, unit
@@ -136,7 +137,9 @@ class OfflineDiarization:
             return DiarizeOutput(Annotation(), Annotation(), np.zeros((0, EMBEDDING_DIM)))
         activity = segmentations.data  # (chunks, frames, local speakers), 0/1
         alone = activity * (activity.sum(axis=2, keepdims=True) == 1)
+        release_free_memory()  # what the segmentation network freed, before CAM++ and the clustering
         embeddings = self.embed_local_speakers(file["waveform"], segmentations, alone, frames)
+        release_free_memory()
         # Chunks overlap, so each second is heard in several: count it once.
         seconds = frame_seconds(segmentations, frames)[:, :, None]
         hard, centre = cluster_local_speakers(

@@ -25,7 +25,8 @@ from pipeline.core.errors import StageError
 from pipeline.core.types import ModelIdentity
 from pipeline.io.audio import SAMPLE_RATE
 from pipeline.models.device import resolve_torch_device, run_halving_batch
-from pipeline.models.pyannote_pipeline import load_pretrained_pipeline
+from pipeline.models.pyannote_pipeline import load_pretrained_pipeline, locate_pipeline
+from pipeline.models.registry import resolve_model
 from pipeline.models.segmentation import load_segmentation
 from pipeline.stages.diarization.backend import Diarization
 
@@ -33,6 +34,25 @@ logger = logging.getLogger(__name__)
 
 OFFLINE = "offline"
 """The pipeline name of segmentation-3.0 + CAM++ (registry models, from PyPI)."""
+OFFLINE_MODELS = ("segmentation-3.0", "campplus")
+"""Registry names of the offline pipeline's models, in the order its identities list them."""
+
+
+def diarizer_identities(config: DiarizationConfig, *, models_dir: Path) -> tuple[ModelIdentity, ...]:
+    """The models ``PyannoteDiarizer(config)`` will run, their files checked now, without importing torch.
+
+    Raises
+    ------
+    ModelError
+        A model is missing and cannot be fetched, or fails its checksum.
+    ConfigError
+        ``device: cuda`` was asked for and torch sees no GPU.
+    """
+    if config.device == "cuda":
+        resolve_torch_device("cuda")
+    if config.pyannote.pipeline == OFFLINE:
+        return tuple(resolve_model(name, models_dir=models_dir)[1] for name in OFFLINE_MODELS)
+    return (locate_pipeline(config.pyannote, models_dir=models_dir)[1],)
 
 
 class PyannoteDiarizer:

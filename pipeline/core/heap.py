@@ -4,8 +4,8 @@ glibc's malloc keeps freed memory for reuse: one arena per thread (torch,
 onnxruntime and CTranslate2 each run thread pools) and the free space between
 live blocks. After a stage that handled hours of audio, that is hundreds of MB that
 the next stage does not get back, so the peak grows stage by stage. Two arenas and
-a trim between stages keep it bounded. Elsewhere than glibc (macOS, Windows, musl)
-both are no-ops.
+a trim between stages (and between the windows of a long one) keep it bounded.
+Elsewhere than glibc (macOS, Windows, musl) both are no-ops.
 """
 
 from __future__ import annotations
