@@ -106,9 +106,10 @@ class Transcriber:
         whisper, language = self.whisper, self.config.language or ("en" if self.config.english_only else None)
         if detected is not None and detected.action == "switch":
             whisper, language = self._language_model(), detected.language
-        else:
-            # Not transcribing with it: give its memory back before ASR's own peak
-            # (measured on 129 min of talk: 166 MB held; reloading it costs about 1.5 s).
+        elif audio.size > self.config.window * SAMPLE_RATE:
+            # Not transcribing with it, and the audio is long enough for ASR's peak to
+            # matter: give its memory back (129 min of talk: 166 MB held). Reloading costs
+            # about 0.6 s, which short recordings (live rooms, calls) would pay each time.
             self._listener = None
         segments: list[Segment] = []
         for start, end in window_bounds(audio, sample_rate=SAMPLE_RATE, window=self.config.window):
