@@ -239,7 +239,8 @@ _NOTES = """\
 - Talk share and turns: the product's own `compute_metrics` on the reference turns vs the
   output's, speakers matched by pyannote.metrics' optimal mapping; a missed speaker has share 0.
 - Time: wall clock and CPU time (all threads), model loading excluded (reported apart), after
-  one warm-up clip; stage cache off. On the real recordings (no music) ours and filter off do
+  one warm-up clip (ours builds its diarizer at its first recording: that is in the warm-up
+  time, not the model load); stage cache off. On the real recordings (no music) ours and filter off do
   the same work, so their time ratio there is an A/A check: it shows this run's timing noise
   (the machine may be shared: see the load averages above). Peak RSS: `resource.getrusage` in
   a fresh child process per measurement (forked from a small fork server, so the harness's own
