@@ -6,7 +6,7 @@ import contextlib
 import errno
 import glob
 import os
-import tempfile
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,15 +33,15 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The name is chosen before the file exists and the file is created inside the
+    # ``try``: a signal (Ctrl-C, SIGTERM) arriving at any point leaves no temporary behind.
+    tmp = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp"))
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8", newline=None) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(
-            tmp, 0o644
-        )  # mkstemp makes owner-only files; outputs are for everyone who may read the folder
         os.replace(tmp, path)
     except OSError as err:
         _remove(tmp)

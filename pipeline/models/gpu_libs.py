@@ -237,8 +237,8 @@ def build_shim(source: Path, soname: str, cache_dir: Path) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{soname}.{os.getpid()}.tmp")
-    shutil.copyfile(source, partial)
     try:
+        shutil.copyfile(source, partial)
         with open(partial, "r+b") as handle:
             offset, old = soname_location(handle)
             if len(old) != len(soname):

@@ -118,3 +118,39 @@ def test_names_in_the_batch_summary_are_text_not_markup(capsys) -> None:
     print_batch_summary(BatchReport("r1", (row,), 0.1), Path("/out"))
     printed = capsys.readouterr().out
     assert "[final]" in printed and "[bold]x[/bold]" in printed and "\\n" in printed
+
+
+def test_an_interrupt_at_any_line_of_a_write_leaves_no_temporary(tmp_path: Path) -> None:
+    """Ctrl-C or SIGTERM lands between two lines of the writer: the target is old or new, no stray file."""
+    import sys
+
+    import pipeline.io.atomic as atomic
+
+    target = tmp_path / "result.json"
+    target.write_text("old")
+    for stop_at in range(1, 200):
+        lines = 0
+
+        def interrupt_at_line(frame, event, arg, stop_at=stop_at):
+            nonlocal lines
+            if frame.f_code.co_filename != atomic.__file__:
+                return interrupt_at_line
+            if event == "line":
+                lines += 1
+                if lines == stop_at:
+                    raise KeyboardInterrupt
+            return interrupt_at_line
+
+        sys.settrace(interrupt_at_line)
+        try:
+            atomic.atomic_write_text(target, "new")
+            finished = True
+        except KeyboardInterrupt:
+            finished = False
+        finally:
+            sys.settrace(None)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json"], stop_at
+        assert target.read_text() in {"old", "new"}
+        if finished:
+            break
+    assert target.read_text() == "new"
