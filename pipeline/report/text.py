@@ -22,7 +22,7 @@ _BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 _VTT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
-def one_line(text: str) -> str:
+def collapse_whitespace(text: str) -> str:
     """``text`` on one line: each run of whitespace or control characters becomes one space."""
     return _BREAKS.sub(" ", text).strip()
 
@@ -63,16 +63,15 @@ def music_line(region: Region) -> str:
 def write_transcript(result: RecordingResult, out_dir: Path) -> Path:
     """``transcript.txt``: one line per utterance, hold music marked where it was."""
     entries: list[tuple[float, str]] = [(r.start, music_line(r)) for r in result.stripped]
-    entries += [
-        (s.start, f"[{stamp(s.start)}] {one_line(s.speaker or 'UNKNOWN')}: {one_line(s.text)}")
-        for s in result.segments
-    ]
+    for s in result.segments:
+        speaker = collapse_whitespace(s.speaker or "UNKNOWN")
+        entries.append((s.start, f"[{stamp(s.start)}] {speaker}: {collapse_whitespace(s.text)}"))
     lines = [text for _, text in sorted(entries, key=lambda e: e[0])]
     return atomic_write_text(out_dir / "transcript.txt", "\n".join(lines) + "\n" if lines else "")
 
 
 def _cue_text(segment: Segment) -> str:
-    name, text = one_line(segment.speaker or ""), one_line(segment.text)
+    name, text = collapse_whitespace(segment.speaker or ""), collapse_whitespace(segment.text)
     return f"{name}: {text}" if name else text
 
 
@@ -91,7 +90,7 @@ def vtt_escape(text: str) -> str:
     With ``>`` escaped the text cannot hold ``-->`` either, and on one line it cannot
     hold the blank line that ends a cue.
     """
-    return one_line(text).translate(_VTT_ESCAPES)
+    return collapse_whitespace(text).translate(_VTT_ESCAPES)
 
 
 def write_vtt(result: RecordingResult, out_dir: Path) -> Path:
