@@ -123,8 +123,9 @@ class KeptTimeline:
         filled = 0
         step = 10 * sample_rate  # moved in blocks: an overlapping move's temporary stays small
         for start, end in self.pieces:
-            for first in range(round(start * sample_rate), round(end * sample_rate), step):
-                block = audio[first : min(first + step, round(end * sample_rate))]
+            first_sample, end_sample = round(start * sample_rate), round(end * sample_rate)
+            for first in range(first_sample, end_sample, step):
+                block = audio[first : min(first + step, end_sample)]
                 audio[filled : filled + block.size] = block
                 filled += block.size
         if not audio.flags.owndata:
