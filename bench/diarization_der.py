@@ -10,14 +10,26 @@ Cases (each skipped when its data is absent):
   telephone channel (8 kHz, G.711, AMR-NB) (``pipeline.evaluation.conversations``);
 - **interview**: a guest's long monologue, a host with another voice who only asks
   short things and murmurs assent;
+- **quiet-host**: interviews of like voices (two readers of one sex whose CAM++ voice
+  averages are among the most alike of 261 LibriSpeech readers, ``bench/voices``): the
+  host opens, then has 0.5-6 % of the talk in questions (1.5-6 s, some interrupting) and
+  murmurs (0.2-0.8 s) (``pipeline.evaluation.quiet_host``); ``--long-quiet-minutes``
+  adds one of hours with the host under 1 %;
+- **like-call**: two-party calls of like-voiced readers, wideband and phone;
 - **single**: ``../shared/data/singlespeaker`` (the right answer is one speaker).
 
 Figures: DER and JER (pyannote.metrics, overlap scored, whole file) with no collar and
 with 0.25 s each side of every reference boundary; speakers found against the truth;
 talk-share error (the product's own metrics on reference vs found turns, speakers
 matched optimally); for the interview, the monologue's share on its main label and
-the host's backchannels (count) attributed to the host; real-time factor (wall and
-CPU, 2 cores) and the process's peak RSS.
+the host's backchannels (count) attributed to the host; for every recording with two
+or more speakers the minority speaker's figures (``pipeline.evaluation.minority``:
+recall on its own label, turns mostly on it, backchannels and questions attributed to
+it, naming by first speech right); real-time factor (wall and CPU, 2 cores) and the
+process's peak RSS.
+
+``--senko`` runs the peer diarizer senko 0.2.2 on every case, side by side, in an
+environment of its own (``bench/senko_env.sh`` makes it; the product never imports it).
 
 ``--rttm-dir DIR`` scores another diarizer's output beside ours (``DIR/<case>.rttm``,
 e.g. written by another checkout), so both are compared on the same cases in one run.
@@ -26,6 +38,7 @@ Usage::
 
     .venv/bin/python bench/diarization_der.py
     .venv/bin/python bench/diarization_der.py --interview-minutes 15 --calls 6
+    .venv/bin/python bench/diarization_der.py --senko --long-quiet-minutes 120
 """
 
 from __future__ import annotations
@@ -33,16 +46,26 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from pipeline.evaluation.minority import MinorityScore
+    from pipeline.evaluation.quiet_host import QuietHostInterview
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "diarization.json"
+SENKO_PYTHON = REPO / "bench" / ".senko-venv" / "bin" / "python"
+QUIET_HOST_SHARES = (0.06, 0.04, 0.02, 0.01, 0.005, 0.03, 0.05)
+"""The host's drawn share of the talk in quiet-host interview ``i`` (at least 3 questions,
+5 murmurs and the opening are always there, so short interviews end up at 2-6 %)."""
 _AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
 
 
@@ -61,7 +84,9 @@ class Case:
     true_speakers : int
         Speakers in the recording.
     host_turns, guest_turns : tuple of (float, float)
-        Interview only: the host's backchannels and the guest's sentences, seconds.
+        Interviews only: the host's backchannels and the guest's sentences, seconds.
+    questions : tuple of (float, float)
+        Quiet-host interviews only: the host's opening and questions, seconds.
     """
 
     name: str
@@ -71,6 +96,7 @@ class Case:
     true_speakers: int
     host_turns: tuple[tuple[float, float], ...] = ()
     guest_turns: tuple[tuple[float, float], ...] = ()
+    questions: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass
@@ -89,11 +115,21 @@ class Outcome:
     share_error: float | None = None
     monologue_share: float | None = None
     backchannels_to_host: float | None = None
+    minority: MinorityScore | None = None
 
 
-def cases(folder: Path, *, calls: int, interview_minutes: float) -> Iterator[Case]:
+def cases(
+    folder: Path, *, calls: int, interview_minutes: float, quiet_minutes: float, long_quiet_minutes: float
+) -> Iterator[Case]:
     """Every case whose data is present (see the module docstring)."""
     from pipeline.evaluation.conversations import conversation_references, interview, phone_calls
+    from pipeline.evaluation.quiet_host import (
+        CALL_PAIRS,
+        INTERVIEW_PAIRS,
+        like_voice_call,
+        quiet_host_interview,
+        voices_present,
+    )
     from pipeline.evaluation.references import read_rttm
     from pipeline.evaluation.scenarios import SHARED_DATA, pyannote_sample_path
 
@@ -119,9 +155,32 @@ def cases(folder: Path, *, calls: int, interview_minutes: float) -> Iterator[Cas
             host_turns=talk.backchannels,
             guest_turns=talk.monologue,
         )
+    pairs = voices_present(INTERVIEW_PAIRS)
+    for i, pair in enumerate(pairs if quiet_minutes > 0 else ()):
+        share = QUIET_HOST_SHARES[i % len(QUIET_HOST_SHARES)]
+        yield _quiet_case(quiet_host_interview(folder, pair, minutes=quiet_minutes, host_share=share))
+    if long_quiet_minutes > 0 and pairs:
+        talk = quiet_host_interview(folder, pairs[0], minutes=long_quiet_minutes, host_share=0.004)
+        yield replace(_quiet_case(talk), group="quiet-host-long")
+    for i, pair in enumerate(voices_present(CALL_PAIRS)):
+        reference = like_voice_call(i, pair, folder)
+        yield _case(reference.name, "like-call", reference.path, reference.turns)
     for path in sorted((SHARED_DATA / "singlespeaker").glob("*")):
         if path.suffix in _AUDIO_SUFFIXES:
             yield Case(path.stem, "single", path, (), 1)
+
+
+def _quiet_case(talk: QuietHostInterview) -> Case:
+    return Case(
+        talk.reference.name,
+        "quiet-host",
+        talk.reference.path,
+        talk.reference.turns,
+        2,
+        host_turns=talk.backchannels,
+        guest_turns=talk.monologue,
+        questions=talk.opening + talk.questions,
+    )
 
 
 def _case(name: str, group: str, path: Path, turns: tuple) -> Case:
@@ -132,6 +191,7 @@ def score(case: Case, system: str, regular: tuple, exclusive: tuple, duration: f
     """Score one diarization (turns in seconds; ``regular`` may overlap) of ``case``."""
     from pipeline.core.config import MetricsConfig
     from pipeline.evaluation.diarization import optimal_mapping, score_diarization
+    from pipeline.evaluation.minority import minority_score
     from pipeline.evaluation.speakers import reference_stats, speaker_errors
 
     outcome = Outcome(case, system, found=len({t.speaker for t in regular}), duration=duration)
@@ -149,6 +209,14 @@ def score(case: Case, system: str, regular: tuple, exclusive: tuple, duration: f
     outcome.share_error = errors.share_error_mean if errors else None
     if case.host_turns:
         outcome.monologue_share, outcome.backchannels_to_host = interview_scores(case, exclusive)
+    outcome.minority = minority_score(
+        case.turns,
+        regular,
+        exclusive,
+        duration=duration,
+        backchannels=case.host_turns,
+        questions=case.questions,
+    )
     return outcome
 
 
@@ -207,21 +275,40 @@ def run_ours(all_cases: list[Case], *, device: str) -> list[Outcome]:
     return outcomes
 
 
-def score_rttm_dir(all_cases: list[Case], folder: Path) -> list[Outcome]:
-    """Another diarizer's ``<case>.rttm`` files scored like ours (cases without one are skipped)."""
+def score_rttm_dir(all_cases: list[Case], folder: Path, *, system: str | None = None) -> list[Outcome]:
+    """Another diarizer's ``<case>.rttm`` files scored like ours (cases without one are skipped).
+
+    Wall and CPU seconds are taken from ``timings.jsonl`` beside them when it has the
+    case (``{"name", "seconds", "cpu_seconds"}`` a line, as ``bench/senko_diarize.py`` writes).
+    """
     from pipeline.evaluation.references import read_rttm
     from pipeline.io.audio import SAMPLE_RATE, load_audio
 
+    timings_file = folder / "timings.jsonl"
+    lines = timings_file.read_text(encoding="utf-8").splitlines() if timings_file.is_file() else []
+    timings = {row["name"]: row for row in map(json.loads, lines)}
     outcomes = []
     for case in all_cases:
         rttm = folder / f"{case.name}.rttm"
         if rttm.is_file():
             turns = read_rttm(rttm)
             duration = load_audio(case.path).size / SAMPLE_RATE
-            outcome = score(case, folder.name, turns, turns, duration)
+            outcome = score(case, system or folder.name, turns, turns, duration)
+            timing = timings.get(case.name, {})
+            outcome.seconds, outcome.cpu_seconds = timing.get("seconds", 0.0), timing.get("cpu_seconds", 0.0)
             outcomes.append(outcome)
             _print_row(outcome)
     return outcomes
+
+
+def run_senko(all_cases: list[Case], folder: Path) -> list[Outcome]:
+    """The peer senko 0.2.2 on every case (in its own environment, made on first use), scored like ours."""
+    subprocess.run(["bash", str(REPO / "bench" / "senko_env.sh")], check=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "timings.jsonl").unlink(missing_ok=True)
+    command = [str(SENKO_PYTHON), str(REPO / "bench" / "senko_diarize.py"), "--out", str(folder)]
+    subprocess.run(command + [str(c.path) for c in all_cases], check=True)
+    return score_rttm_dir(all_cases, folder, system="senko")
 
 
 def _print_row(o: Outcome) -> None:
@@ -230,11 +317,14 @@ def _print_row(o: Outcome) -> None:
     share = f"{o.share_error:6.3f}" if o.share_error is not None else f"{'':6s}"
     rtf = f"{o.seconds / o.duration:7.4f}" if o.seconds else f"{'':7s}"
     extra = (
-        f"  monologue {100 * o.monologue_share:.1f} %, "
-        f"backchannels to host {100 * o.backchannels_to_host:.0f} %"
-        if o.monologue_share is not None
+        f"  minority recall {o.minority.recall:.2f}, named {'right' if o.minority.named_first else 'WRONG'}"
+        if o.minority
         else ""
     )
+    if o.minority and o.minority.backchannels is not None:
+        extra += f", backchannels {100 * o.minority.backchannels:.0f} %"
+    if o.minority and o.minority.questions is not None:
+        extra += f", questions {100 * o.minority.questions:.0f} %"
     print(
         f"{o.system:10s} {o.case.group:12s} {o.case.name[:32]:32s} {o.duration:7.1f} {der} {jer} "
         f"{o.found:>3d}/{o.case.true_speakers:<3d} {share} {rtf}{extra}",
@@ -266,6 +356,7 @@ def summary(outcomes: list[Outcome]) -> dict:
                 }
                 entry[f"der_pooled_collar_{collar:g}"] = float(metric.compute_metric(total))
                 entry[f"jer_mean_collar_{collar:g}"] = float(np.mean([o.jer[collar] for o in scored]))
+            entry.update(_minority_summary(rows))
             shares = [o.share_error for o in rows if o.share_error is not None]
             if shares:
                 entry["share_error_mean"] = float(np.mean(shares))
@@ -278,6 +369,30 @@ def summary(outcomes: list[Outcome]) -> dict:
     return out
 
 
+def _minority_summary(rows: list[Outcome]) -> dict:
+    """Pooled minority figures of a group: recall weighted by the minority's speech, turns by count."""
+    scored = [o for o in rows if o.minority is not None]
+    if not scored:
+        return {}
+    seconds = [o.minority.seconds for o in scored]  # type: ignore[union-attr]
+    out: dict = {
+        "minority_recall_pooled": sum(o.minority.recall * s for o, s in zip(scored, seconds, strict=True))  # type: ignore[union-attr]
+        / sum(seconds),
+        "minority_recall_worst": min(o.minority.recall for o in scored),  # type: ignore[union-attr]
+        "minority_turns_on_label_mean": float(np.mean([o.minority.turns_on_label for o in scored])),  # type: ignore[union-attr]
+        "named_first_right": sum(o.minority.named_first for o in scored),  # type: ignore[union-attr]
+    }
+    for kind, spans in (("backchannels", lambda c: c.host_turns), ("questions", lambda c: c.questions)):
+        pairs = [
+            (getattr(o.minority, kind), len(spans(o.case)))
+            for o in scored
+            if getattr(o.minority, kind) is not None
+        ]
+        if pairs:
+            out[f"minority_{kind}_attributed"] = sum(f * n for f, n in pairs) / sum(n for _, n in pairs)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -286,6 +401,19 @@ def main() -> None:
     parser.add_argument(
         "--interview-minutes", type=float, default=6.0, help="interview length, minutes (0: skip)"
     )
+    parser.add_argument(
+        "--quiet-minutes", type=float, default=8.0, help="quiet-host interview length, minutes (0: skip)"
+    )
+    parser.add_argument(
+        "--long-quiet-minutes",
+        type=float,
+        default=0.0,
+        help="minutes of the long quiet-host interview (0: none)",
+    )
+    parser.add_argument(
+        "--groups", help="only these case groups, comma-separated (e.g. quiet-host,like-call)"
+    )
+    parser.add_argument("--senko", action="store_true", help="also run senko 0.2.2 side by side")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     parser.add_argument(
         "--rttm-dir", type=Path, help="also score DIR/<case>.rttm (another diarizer's output)"
@@ -296,7 +424,17 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.cases or Path(tmp)
-        all_cases = list(cases(folder, calls=args.calls, interview_minutes=args.interview_minutes))
+        all_cases = list(
+            cases(
+                folder,
+                calls=args.calls,
+                interview_minutes=args.interview_minutes,
+                quiet_minutes=args.quiet_minutes,
+                long_quiet_minutes=args.long_quiet_minutes,
+            )
+        )
+        if args.groups:
+            all_cases = [c for c in all_cases if c.group in args.groups.split(",")]
         print(
             f"{'system':10s} {'group':12s} {'case':32s} {'dur s':>7s} {'DER.25':>6s} {'DER0':>6s} "
             f"{'JER.25':>6s} {'spk':>7s} {'share':>6s} {'RTF':>7s}"
@@ -305,6 +443,8 @@ def main() -> None:
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if args.rttm_dir:
             outcomes += score_rttm_dir(all_cases, args.rttm_dir)
+        if args.senko:
+            outcomes += run_senko(all_cases, folder / "senko")
     results = {"summary": summary(outcomes), "peak_rss_mib": peak_mib, "cases": [_row(o) for o in outcomes]}
     print(json.dumps(results["summary"], indent=1))
     print(f"peak RSS of this process (models + largest case): {peak_mib:.0f} MiB")
@@ -326,6 +466,7 @@ def _row(o: Outcome) -> dict:
         "share_error": o.share_error,
         "monologue_share": o.monologue_share,
         "backchannels_to_host": o.backchannels_to_host,
+        "minority": asdict(o.minority) if o.minority else None,
         "seconds": o.seconds,
         "cpu_seconds": o.cpu_seconds,
     }

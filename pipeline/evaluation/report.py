@@ -30,6 +30,8 @@ _FIGURES: tuple[tuple[str, str, str], ...] = (
     ("share_error", "talk-share abs. error (mean)", "{:.3f}"),
     ("turn_error", "turn-count abs. error (mean)", "{:.2f}"),
     ("count_error", "speaker-count abs. error", "{:.2f}"),
+    ("minority_recall", "quietest speaker's speech on its own label", "{:.2f}"),
+    ("minority_named", "first speaker named right (share of recordings)", "{:.2f}"),
 )
 _SYSTEM_LABELS = {"ours": "ours", "keep-music": "filter off", "plain-whisper": "plain faster-whisper"}
 

@@ -20,6 +20,7 @@ from pipeline.evaluation.diarization import (
     pooled_rates,
     score_diarization,
 )
+from pipeline.evaluation.minority import MinorityScore, minority_score
 from pipeline.evaluation.music import MusicCounts, music_counts
 from pipeline.evaluation.references import Reference
 from pipeline.evaluation.speakers import SpeakerErrors, reference_stats, speaker_errors
@@ -51,6 +52,8 @@ class RecordingScore:
         Stripped vs reference music, 10 ms frames.
     speakers : SpeakerErrors or None
         None without reference turns or for plain whisper.
+    minority : MinorityScore or None
+        The quietest reference speaker's figures; None as ``speakers``, or with one speaker.
     """
 
     recording: str
@@ -65,6 +68,7 @@ class RecordingScore:
     words_in_music: int | None
     music: MusicCounts
     speakers: SpeakerErrors | None
+    minority: MinorityScore | None = None
 
 
 def score_output(reference: Reference, output: SystemOutput, *, metrics: MetricsConfig) -> RecordingScore:
@@ -73,11 +77,13 @@ def score_output(reference: Reference, output: SystemOutput, *, metrics: Metrics
     whole = ((0.0, reference.duration),)
     diarization: tuple[DiarizationScore, ...] = ()
     speakers = None
+    minority = None
     if diarizes:
         diarization = score_diarization(reference.turns, output.turns, uem=whole)
         mapping = optimal_mapping(reference.turns, output.turns, uem=whole)
         expected = reference_stats(reference.turns, duration=reference.duration, config=metrics)
         speakers = speaker_errors(expected, output.speakers, mapping)
+        minority = minority_score(reference.turns, output.turns, output.turns, duration=reference.duration)
     words = None
     if reference.text is not None:
         words = word_errors(reference.text, scored_text(output.words, untranscribed=reference.untranscribed))
@@ -94,6 +100,7 @@ def score_output(reference: Reference, output: SystemOutput, *, metrics: Metrics
         words_in_music=len(words_inside(output.words, reference.music)) if reference.music else None,
         music=music_counts(reference.music, output.stripped, reference.speech, duration=reference.duration),
         speakers=speakers,
+        minority=minority,
     )
 
 
@@ -102,7 +109,8 @@ def summarise(scores: Sequence[RecordingScore]) -> dict[str, float | int | None]
 
     Figures: ``seconds``, ``audio_seconds``, ``rtf``, ``cpu_seconds``, ``cpu_rtf``, ``rtf_<stage>``,
     ``der_c<collar>``, ``jer_c<collar>``, ``wer``, ``words_in_music``, ``music_f1``, ``speech_lost``,
-    ``share_error``, ``turn_error``, ``count_error``.
+    ``share_error``, ``turn_error``, ``count_error``, ``minority_recall`` (pooled by the minority's
+    speech), ``minority_named`` (share of recordings whose first speaker is named right).
     """
     audio = sum(s.duration for s in scores)
     seconds = sum(s.seconds for s in scores)
@@ -130,6 +138,10 @@ def summarise(scores: Sequence[RecordingScore]) -> dict[str, float | int | None]
     out["share_error"] = _mean(e.share_error_mean for e in speakers)
     out["turn_error"] = _mean(e.turn_error_mean for e in speakers)
     out["count_error"] = _mean(e.count_error for e in speakers)
+    minorities = [s.minority for s in scores if s.minority is not None]
+    heard = sum(m.seconds for m in minorities)
+    out["minority_recall"] = sum(m.recall * m.seconds for m in minorities) / heard if heard else None
+    out["minority_named"] = _mean(float(m.named_first) for m in minorities)
     return out
 
 
