@@ -177,6 +177,33 @@ class ClusteringConfig(_Strict):
     max_cluster_embeddings: int = Field(
         4000, ge=10, description="most embeddings clustered (more are subsampled evenly; memory), count"
     )
+    cannot_link_share: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="one voice found, but this share of the chunks with a sure local speaker holds two "
+        "(each >= cannot_link_speech alone): clustered again with two at least",
+    )
+    cannot_link_chunks: int = Field(5, ge=1, description="and at least this many such chunks, count")
+    cannot_link_speech: float = Field(
+        1.0, ge=0, description="seconds alone in one chunk that make a local speaker sure for cannot-link"
+    )
+    resegment: bool = Field(
+        True, description="re-embed the speech in short pieces and relabel it (see resegment.py)"
+    )
+    resegment_window: float = Field(
+        1.5, gt=0, description="longest piece embedded in resegmentation, seconds"
+    )
+    resegment_margin: float = Field(
+        0.05, ge=0, description="a frame changes speaker when another is this much more similar (cosine)"
+    )
+    new_speaker_similarity: float = Field(
+        0.45,
+        ge=-1,
+        le=1,
+        description="pieces less similar than this to every speaker may form a new one (a quiet host)",
+    )
+    new_speaker_pieces: int = Field(3, ge=1, description="least pieces that make a new speaker, count")
 
 
 class PyannoteConfig(_Strict):

@@ -14,6 +14,7 @@ from pipeline.stages.diarization.clustering import (
     dissolve,
     ghosts,
     merge_similar_clusters,
+    two_voice_chunks,
     unit,
 )
 
@@ -173,3 +174,24 @@ def test_each_second_counts_once_across_overlapping_chunks() -> None:
     seconds = frame_seconds(segmentations, frames)
     assert seconds.sum() == pytest.approx(20.0)  # 5 chunks reach from 0 s to 20 s
     assert seconds[2, 10] == pytest.approx(0.5 / 4)  # mid-recording: four chunks share a frame
+
+
+def test_two_voice_chunks_counts_chunks_with_two_sure_local_speakers() -> None:
+    alone = np.array([[2.0, 1.5, 0.0], [2.0, 0.2, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 3.0]])
+    valid = alone > 0
+    valid[3, 2] = False  # no embedding: not sure, however long
+    assert two_voice_chunks(alone, valid, min_speech=1.0) == (2, 3)
+
+
+def test_min_speakers_holds_through_the_refinement_merges() -> None:
+    """Two alike voices that the refinement would merge stay two when two are asked for."""
+    rng = np.random.default_rng(4)
+    a, b = voices(rng, 2)
+    alike = unit(a + 0.9 * b)
+    ea, eb = around(rng, a, 20), around(rng, alike, 20)
+    embeddings = chunks_of(*[(ea[i], eb[i]) for i in range(20)])
+    speech = np.where(np.isnan(embeddings[..., 0]), 0.0, 2.0)
+    rules = RULES.model_copy(update={"centroid_threshold": 0.5})
+    assert cluster_local_speakers(embeddings, speech, speech, rules)[1].shape[0] == 1
+    hard, centre = cluster_local_speakers(embeddings, speech, speech, rules, min_speakers=2)
+    assert centre.shape[0] == 2 and hard[0, 0] != hard[0, 1]

@@ -31,6 +31,12 @@ every rule is unit-tested on synthetic embeddings.
 
 ``num_speakers`` cuts the dendrogram at exactly that many clusters;
 ``min_speakers`` / ``max_speakers`` bound the count found by the threshold.
+
+5. **Cannot-link.** Two local speakers of one chunk, each with a sure embedding,
+   are two people to the segmentation model. When everything was found to be one
+   voice although many chunks hold two such local speakers (:func:`two_voice_chunks`),
+   the voices are alike (two women on a phone line) rather than one: the clustering
+   is redone with at least two speakers.
 """
 
 from __future__ import annotations
@@ -238,6 +244,23 @@ def dissolve(embeddings: np.ndarray, hard: np.ndarray, centre: np.ndarray, gone:
     return np.where(hard >= 0, renumber[np.maximum(hard, 0)], UNASSIGNED)
 
 
+def two_voice_chunks(alone_seconds: np.ndarray, valid: np.ndarray, *, min_speech: float) -> tuple[int, int]:
+    """``(chunks with two or more sure local speakers, chunks with at least one)``.
+
+    Parameters
+    ----------
+    alone_seconds
+        Seconds each local speaker speaks alone in its chunk (not shared with the
+        overlapping chunks), shape ``(chunks, local_speakers)``.
+    valid
+        Local speakers with an embedding, same shape.
+    min_speech
+        Seconds alone that make a local speaker sure.
+    """
+    sure = (valid & (alone_seconds >= min_speech)).sum(axis=1)
+    return int((sure >= 2).sum()), int((sure >= 1).sum())
+
+
 def ghosts(speech: np.ndarray, longest_turn: np.ndarray, *, max_share: float, max_turn: float) -> np.ndarray:
     """Speakers that are artefacts rather than people: a sliver of the talk in short bits.
 
@@ -331,11 +354,11 @@ def cluster_local_speakers(
             merged = merge_similar_clusters(
                 unit_embeddings[used], hard[used], clean_speech[used] + 0.01, rules, small_rule=False
             )
-            if merged.max() == hard.max():
+            if merged.max() == hard.max() or merged.max() + 1 < min_speakers:
                 break
             centre = centroids(unit_embeddings[used], merged, clean_speech[used] + 0.01)
             hard = assign(unit_embeddings, centre, clean_speech, rules)
-        while centre.shape[0] > 1:  # dissolve the speaker with least speech while under the floor
+        while centre.shape[0] > max(1, min_speakers):  # dissolve the least speaker while under the floor
             assigned = hard >= 0
             total = np.bincount(hard[assigned], weights=speech[assigned], minlength=centre.shape[0])
             weakest = int(np.argmin(total))

@@ -33,7 +33,15 @@ from pipeline.core.config import ClusteringConfig
 from pipeline.core.heap import release_free_memory
 from pipeline.io.audio import SAMPLE_RATE
 from pipeline.models.campplus import EMBEDDING_DIM, FRAME_LENGTH, FRAME_SHIFT, CAMPPlus, fbank
-from pipeline.stages.diarization.clustering import UNASSIGNED, cluster_local_speakers, dissolve, ghosts, unit
+from pipeline.stages.diarization.clustering import (
+    UNASSIGNED,
+    cluster_local_speakers,
+    dissolve,
+    ghosts,
+    two_voice_chunks,
+    unit,
+)
+from pipeline.stages.diarization.resegment import longest_runs, resegment, speech_pieces
 
 if TYPE_CHECKING:
     from pyannote.audio import Model
@@ -128,7 +136,7 @@ class OfflineDiarization:
         """
         from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput
         from pyannote.audio.pipelines.utils import SpeakerDiarizationMixin
-        from pyannote.core import Annotation
+        from pyannote.core import Annotation, SlidingWindowFeature
 
         frames = self._segmentation.model.receptive_field
         segmentations: SlidingWindowFeature = self._segmentation(file)  # type: ignore[assignment]  # one output
@@ -142,20 +150,36 @@ class OfflineDiarization:
         release_free_memory()
         # Chunks overlap, so each second is heard in several: count it once.
         seconds = frame_seconds(segmentations, frames)[:, :, None]
-        hard, centre = cluster_local_speakers(
-            embeddings,
-            (alone * seconds).sum(axis=1),
-            (activity * seconds).sum(axis=1),
-            self.rules,
-            num_speakers=num_speakers,
-            min_speakers=min_speakers or 1,
-            max_speakers=max_speakers,
-        )
-        regular, exclusive = reconstruct(segmentations, hard, count)
+
+        def cluster(least: int) -> tuple[np.ndarray, np.ndarray]:
+            return cluster_local_speakers(
+                embeddings,
+                (alone * seconds).sum(axis=1),
+                (activity * seconds).sum(axis=1),
+                self.rules,
+                num_speakers=num_speakers,
+                min_speakers=least,
+                max_speakers=max_speakers,
+            )
+
+        hard, centre = cluster(min_speakers or 1)
+        if num_speakers is None and centre.shape[0] == 1 and (max_speakers or 2) >= 2:
+            pairs, heard = two_voice_chunks(
+                alone.sum(axis=1) * frames.step,
+                ~np.isnan(embeddings[..., 0]),
+                min_speech=self.rules.cannot_link_speech,
+            )
+            if pairs >= self.rules.cannot_link_chunks and pairs >= self.rules.cannot_link_share * heard:
+                logger.info(
+                    "diarization: %d of %d chunks hold two voices: clustered again with two", pairs, heard
+                )
+                hard, centre = cluster(2)
+        step = count.sliding_window.step
+        regular, exclusive = reconstruct_frames(segmentations, hard, count)
         if num_speakers is None:
             gone = ghosts(
-                np.array([regular.label_duration(k) for k in range(centre.shape[0])]),
-                np.array([_longest_turn(regular, k) for k in range(centre.shape[0])]),
+                regular.data.sum(axis=0) * step,
+                longest_runs(regular.data, step),
                 max_share=self.rules.ghost_share,
                 max_turn=self.rules.ghost_turn,
             )
@@ -163,13 +187,76 @@ class OfflineDiarization:
                 logger.info("diarization: %d ghost speaker(s) dissolved", gone.size)
                 hard = dissolve(unit(np.nan_to_num(embeddings)), hard, centre, gone)
                 centre = np.delete(centre, gone, axis=0)
-                regular, exclusive = reconstruct(segmentations, hard, count)
+                regular, exclusive = reconstruct_frames(segmentations, hard, count)
+        if self.rules.resegment and centre.shape[0] > 0:
+            room = 0 if num_speakers is not None else (max_speakers or 1_000) - centre.shape[0]
+            found, alone_found, centre = self._resegment(file["waveform"], regular, exclusive, centre, room)
+            regular, exclusive = (SlidingWindowFeature(f, count.sliding_window) for f in (found, alone_found))
         names = {k: f"SPEAKER_{k:02d}" for k in range(centre.shape[0])}
         return DiarizeOutput(
-            speaker_diarization=regular.rename_labels(names),
-            exclusive_speaker_diarization=exclusive.rename_labels(names),
+            speaker_diarization=SpeakerDiarizationMixin.to_annotation(regular).rename_labels(names),
+            exclusive_speaker_diarization=SpeakerDiarizationMixin.to_annotation(exclusive).rename_labels(
+                names
+            ),
             speaker_embeddings=centre,
         )
+
+    def _resegment(
+        self,
+        waveform: torch.Tensor,
+        regular: SlidingWindowFeature,
+        exclusive: SlidingWindowFeature,
+        centre: np.ndarray,
+        max_new: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The speech re-embedded in short pieces and relabelled (``resegment.py``).
+
+        Returns
+        -------
+        regular, exclusive, centre : np.ndarray
+            Frame matrices ``(frames, speakers')`` and the speakers' voices ``(speakers', 192)``.
+        """
+        window = exclusive.sliding_window
+        starts = np.round(
+            (window.start + np.arange(exclusive.data.shape[0]) * window.step) * SAMPLE_RATE
+        ).astype(int)
+        pieces = speech_pieces(exclusive.data, step=window.step, window=self.rules.resegment_window)
+        vectors = self._embed_pieces(waveform, pieces, starts, round(window.step * SAMPLE_RATE))
+        release_free_memory()
+        return resegment(
+            regular.data.copy(),
+            exclusive.data.copy(),
+            pieces,
+            vectors,
+            centre,
+            self.rules,
+            step=window.step,
+            max_new=max(0, max_new),
+        )
+
+    def _embed_pieces(
+        self, waveform: torch.Tensor, pieces: list[tuple[int, int]], starts: np.ndarray, hop: int
+    ) -> np.ndarray:
+        """CAM++ embedding of each frame range of ``pieces``, shape ``(pieces, 192)``.
+
+        ``starts`` are the frames' first samples and ``hop`` the samples between frames;
+        each piece is repeated to the longest piece's length, so they batch.
+        """
+        length = max(self.min_embedding_frames, round(self.rules.resegment_window / FRAME_SHIFT))
+        out = np.zeros((len(pieces), EMBEDDING_DIM), dtype=np.float32)
+        batch: list[torch.Tensor] = []
+        where: list[tuple[int, int]] = []
+        for i, (a, b) in enumerate(pieces):
+            audio = waveform[0, starts[a] : starts[b - 1] + hop].to(self.device)
+            if audio.shape[0] < round(FRAME_LENGTH * SAMPLE_RATE):
+                continue
+            batch.append(self._fixed_length(fbank(audio), length))
+            where.append((i, 0))
+            if len(batch) == self.embedding_batch_size:
+                self._embed_batch(batch, where, out[:, None, :])
+        if batch:
+            self._embed_batch(batch, where, out[:, None, :])
+        return out
 
     def embed_local_speakers(
         self,
@@ -258,10 +345,11 @@ class OfflineDiarization:
             chosen = np.sort(chosen[nearest])
         return chosen
 
-    def _fixed_length(self, features: torch.Tensor) -> torch.Tensor:
-        """Repeat ``features`` to ``embedding_frames`` rows and remove their mean (CAM++'s normalisation)."""
-        repeats = -(-self.embedding_frames // features.shape[0])
-        features = features.repeat(repeats, 1)[: self.embedding_frames]
+    def _fixed_length(self, features: torch.Tensor, length: int | None = None) -> torch.Tensor:
+        """``features`` repeated to ``length`` rows (``embedding_frames``), less their mean."""
+        length = length or self.embedding_frames
+        repeats = -(-length // features.shape[0])
+        features = features.repeat(repeats, 1)[:length]
         return features - features.mean(dim=0, keepdim=True)
 
     def _embed_batch(self, batch: list[torch.Tensor], where: list[tuple[int, int]], out: np.ndarray) -> None:
@@ -344,15 +432,10 @@ def frame_seconds(segmentations: SlidingWindowFeature, frames: SlidingWindow) ->
     return frames.step / np.maximum(covering, 1)
 
 
-def _longest_turn(annotation: Any, label: int) -> float:
-    """Longest stretch of ``label`` in ``annotation``, seconds (0 when absent)."""
-    return max((segment.duration for segment in annotation.label_timeline(label)), default=0.0)
-
-
-def reconstruct(
+def reconstruct_frames(
     segmentations: SlidingWindowFeature, hard: np.ndarray, count: SlidingWindowFeature
-) -> tuple[Any, Any]:
-    """Overlap-aware and exclusive annotations from local activity and each local speaker's speaker.
+) -> tuple[SlidingWindowFeature, SlidingWindowFeature]:
+    """Overlap-aware and exclusive speaker activity from local activity and each local speaker's speaker.
 
     Parameters
     ----------
@@ -366,15 +449,16 @@ def reconstruct(
 
     Returns
     -------
-    regular, exclusive : pyannote.core.Annotation
-        Integer labels ``0 .. k-1``; seconds from the start of the audio.
+    regular, exclusive : SlidingWindowFeature
+        Binary, shape ``(frames, k)`` on ``count``'s frames: column ``k`` is speaker ``k``.
     """
     from pyannote.audio.pipelines.utils import SpeakerDiarizationMixin
-    from pyannote.core import Annotation, SlidingWindowFeature
+    from pyannote.core import SlidingWindowFeature
 
-    speakers = int(hard.max()) + 1
-    if speakers <= 0:
-        return Annotation(), Annotation()
+    speakers = max(int(hard.max()) + 1, 0)
+    if speakers == 0:
+        empty = SlidingWindowFeature(np.zeros((count.data.shape[0], 0), dtype=np.int8), count.sliding_window)
+        return empty, empty
     chunks, frame_count, _ = segmentations.data.shape
     # Overlapping chunks vote on each frame, each weighted by a Hamming window over the
     # chunk (pyannote's ``hamming`` aggregation): segmentation is surest mid-chunk and
@@ -389,7 +473,5 @@ def reconstruct(
     views = []
     for cap in (speakers, 1):
         capped = SlidingWindowFeature(np.minimum(count.data, cap).astype(np.int8), count.sliding_window)
-        views.append(
-            SpeakerDiarizationMixin.to_annotation(SpeakerDiarizationMixin.to_diarization(clustered, capped))
-        )
+        views.append(SpeakerDiarizationMixin.to_diarization(clustered, capped))
     return views[0], views[1]

@@ -1,0 +1,210 @@
+"""Resegmentation: the speech re-embedded in short pieces and relabelled, so a quiet voice keeps its words.
+
+The segmentation model tracks up to three local speakers per 10 s chunk, and with two
+alike voices it often tracks a host's short question or murmur as the same local
+speaker as the guest around it: the chunk's embedding is then the guest's, and no
+clustering can give those words back to the host. Here the speech is cut anew, each
+turn of the exclusive view in pieces of at most ``resegment_window`` seconds, each piece
+is embedded on its own, and:
+
+1. each speaker's voice is the mean of its pure pieces (those wholly on one label);
+2. pieces of at least a second unlike every speaker (cosine under
+   ``new_speaker_similarity``) that are alike among themselves (average linkage at
+   ``threshold``), at least ``new_speaker_pieces`` of them, become a new speaker: the
+   quiet host whom the chunk-level clustering never saw alone;
+3. a few rounds of nearest-voice assignment settle the voices (k-means on the pieces);
+4. a piece moves to another speaker when that voice is more similar by at least
+   ``resegment_margin``; only its frames on its old label move (overlapped speech
+   keeps its other speaker);
+5. a new speaker that ends up a ghost (``ghost_share``, ``ghost_turn``) is dropped
+   and the relabelling redone without it.
+
+Pure numpy/scipy on frame matrices; the embedding is the caller's (CAM++).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+
+from pipeline.core.config import ClusteringConfig
+from pipeline.stages.diarization.clustering import ghosts, unit
+
+_ROUNDS = 3  # nearest-voice rounds; the voices settle in one or two
+_MIN_PIECE = 0.2  # seconds: shorter pieces are not embedded
+_SURE_PIECE = 1.0  # seconds: only pieces this long may found a new speaker (short ones are noisy)
+
+Piece = tuple[int, int]
+
+
+def speech_pieces(exclusive: np.ndarray, *, step: float, window: float) -> list[Piece]:
+    """Frame ranges ``[start, end)`` to embed: each turn of ``exclusive`` in equal pieces, ``window`` at most.
+
+    Pieces never straddle a change of speaker, so a piece that moves takes one voice with it.
+
+    Parameters
+    ----------
+    exclusive
+        One speaker at a time per frame, binary, shape ``(frames, speakers)``.
+    step
+        Seconds between frames.
+    window
+        Longest piece, seconds. Turns shorter than 0.2 s are left out (too little voice).
+    """
+    pieces: list[Piece] = []
+    longest = max(1, round(window / step))
+    for k in range(exclusive.shape[1]):
+        for a, b in _runs(exclusive[:, k] > 0):
+            if (b - a) * step < _MIN_PIECE:
+                continue
+            count = -(-(b - a) // longest)
+            edges = np.linspace(a, b, count + 1).round().astype(int)
+            pieces += [(int(x), int(y)) for x, y in itertools.pairwise(edges)]
+    return sorted(pieces)
+
+
+def _runs(mask: np.ndarray) -> list[Piece]:
+    """``[start, end)`` of each run of true values."""
+    edges = np.flatnonzero(np.diff(np.r_[0, mask.astype(np.int8), 0]))
+    return [(int(a), int(b)) for a, b in zip(edges[0::2], edges[1::2], strict=True)]
+
+
+def longest_runs(frames: np.ndarray, step: float) -> np.ndarray:
+    """Each column's longest run of active frames, seconds; ``frames`` shape ``(frames, speakers)``."""
+    return np.array(
+        [max((b - a for a, b in _runs(frames[:, k] > 0)), default=0) * step for k in range(frames.shape[1])]
+    )
+
+
+def resegment(
+    regular: np.ndarray,
+    exclusive: np.ndarray,
+    pieces: list[Piece],
+    vectors: np.ndarray,
+    centre: np.ndarray,
+    rules: ClusteringConfig,
+    *,
+    step: float,
+    max_new: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Relabel the speech piece by piece (steps 1-5 of the module docstring).
+
+    Parameters
+    ----------
+    regular, exclusive
+        Binary speaker activity per frame, shape ``(frames, speakers)``: overlap-aware,
+        and one speaker at a time.
+    pieces
+        Frame ranges of :func:`speech_pieces`, ``(n,)``.
+    vectors
+        Their voice embeddings, shape ``(n, dim)``.
+    centre
+        Each speaker's voice from the clustering, shape ``(speakers, dim)``: kept for a
+        speaker with no piece of its own.
+    rules
+        ``resegment_margin``, ``new_speaker_similarity``, ``new_speaker_pieces``,
+        ``threshold``, ``ghost_share``, ``ghost_turn``.
+    step
+        Seconds between frames.
+    max_new
+        Most new speakers (0: the count is fixed).
+
+    Returns
+    -------
+    regular, exclusive : np.ndarray
+        Same meaning, shape ``(frames, speakers')``: new speakers are extra columns,
+        speakers left without speech are removed.
+    voices : np.ndarray
+        Unit voice of each remaining speaker, shape ``(speakers', dim)``.
+    """
+    k = exclusive.shape[1]
+    if not pieces or k == 0:
+        return regular, exclusive, centre
+    vectors = unit(vectors)
+    labels, pure = _piece_labels(exclusive, pieces)
+    voices = np.stack([_mean(vectors[_own_pieces(labels == j, pure)], centre[j]) for j in range(k)])
+    sure = np.array([b - a for a, b in pieces]) * step >= _SURE_PIECE
+    new = _new_voices(vectors[sure], voices, rules)[:max_new]
+    while True:
+        moved = _relabel(regular, exclusive, labels, pieces, vectors, np.vstack([voices, new]), rules)
+        added = moved[0][:, k:]
+        gone = ghosts(
+            np.r_[moved[0][:, :k].sum(), added.sum(axis=0)],
+            np.r_[np.inf, longest_runs(added, step)],
+            max_share=rules.ghost_share,
+            max_turn=rules.ghost_turn,
+        )
+        if not gone.size:
+            break
+        new = np.delete(new, gone - 1, axis=0)
+    kept = moved[0].sum(axis=0) > 0
+    return moved[0][:, kept], moved[1][:, kept], moved[2][kept]
+
+
+def _piece_labels(exclusive: np.ndarray, pieces: list[Piece]) -> tuple[np.ndarray, np.ndarray]:
+    """Each piece's most frequent label (-1: none) and whether all its speech is on it."""
+    labels = np.full(len(pieces), -1)
+    pure = np.zeros(len(pieces), dtype=bool)
+    for i, (a, b) in enumerate(pieces):
+        on = exclusive[a:b][exclusive[a:b].sum(axis=1) > 0].argmax(axis=1)
+        if on.size:
+            labels[i] = np.bincount(on).argmax()
+            pure[i] = bool((on == labels[i]).all())
+    return labels, pure
+
+
+def _own_pieces(mine: np.ndarray, pure: np.ndarray) -> np.ndarray:
+    """A speaker's pure pieces, or all its pieces when none is pure (a speaker heard only in overlap)."""
+    return mine & pure if (mine & pure).any() else mine
+
+
+def _mean(vectors: np.ndarray, default: np.ndarray) -> np.ndarray:
+    """Unit mean of the rows of ``vectors``; ``default`` when there are none."""
+    return unit(vectors.sum(axis=0)) if vectors.shape[0] else default
+
+
+def _new_voices(vectors: np.ndarray, voices: np.ndarray, rules: ClusteringConfig) -> np.ndarray:
+    """Voices of groups of pieces unlike every known voice (step 2), shape ``(m, dim)``."""
+    closest = (vectors @ voices.T).max(axis=1)
+    far = np.flatnonzero(closest < rules.new_speaker_similarity)
+    if far.size < max(2, rules.new_speaker_pieces):
+        return np.zeros((0, vectors.shape[1]))
+    groups = fcluster(
+        linkage(vectors[far], method="average", metric="cosine"), 1 - rules.threshold, "distance"
+    )
+    found = [far[groups == g] for g in np.unique(groups)]
+    found.sort(key=len, reverse=True)
+    sums = [vectors[m].sum(axis=0) for m in found if m.size >= rules.new_speaker_pieces]
+    return unit(np.array(sums).reshape(-1, vectors.shape[1]))
+
+
+def _relabel(
+    regular: np.ndarray,
+    exclusive: np.ndarray,
+    labels: np.ndarray,
+    pieces: list[Piece],
+    vectors: np.ndarray,
+    voices: np.ndarray,
+    rules: ClusteringConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps 3-4: settle ``voices`` (one row per column, new ones last) on the pieces, then move pieces.
+
+    Returns copies of ``regular`` and ``exclusive`` with a column per row of ``voices``, and the voices.
+    """
+    for _ in range(_ROUNDS):
+        nearest = (vectors @ voices.T).argmax(axis=1)
+        voices = np.stack([_mean(vectors[nearest == j], voices[j]) for j in range(len(voices))])
+    extra = len(voices) - exclusive.shape[1]
+    regular = np.hstack([regular, np.zeros((regular.shape[0], extra), regular.dtype)])
+    exclusive = np.hstack([exclusive, np.zeros((exclusive.shape[0], extra), exclusive.dtype)])
+    similarity = vectors @ voices.T
+    for i, (a, b) in enumerate(pieces):
+        old, best = int(labels[i]), int(np.argmax(similarity[i]))
+        if old < 0 or best == old or similarity[i, best] - similarity[i, old] < rules.resegment_margin:
+            continue
+        rows = a + np.flatnonzero(exclusive[a:b, old] > 0)
+        exclusive[rows, old], exclusive[rows, best] = 0, 1
+        regular[rows, old], regular[rows, best] = 0, 1
+    return regular, exclusive, voices
