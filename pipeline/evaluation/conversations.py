@@ -541,20 +541,24 @@ def phone_call(
         amr = int(rng.choice(_AMR_RATES)) if index % 4 == 3 and amr_nb_available() else None
         audio = telephone(audio, amr_bitrate=amr)
         tags += ["g711-mulaw"] + ([f"amr-nb-{amr}"] if amr else [])
-    name = f"call-{index}-{band}"
+    return call_reference(folder / f"call-{index}-{band}.flac", events, audio, tuple(tags))
+
+
+def call_reference(path: Path, events: list[_Event], audio: np.ndarray, tags: tuple[str, ...]) -> Reference:
+    """Write a call's ``audio`` (16 kHz) to ``path``; its reference: kind ``"call"``, the placed turns."""
     turns = _turns(events)
     speech = speech_spans(turns)
     return Reference(
-        name=name,
-        path=_write(folder / f"{name}.flac", audio),
-        duration=length / SAMPLE_RATE,
+        name=path.stem,
+        path=_write(path, audio),
+        duration=audio.size / SAMPLE_RATE,
         turns=turns,
         music=(),
         speech=speech,
         text=None,
         untranscribed=speech,
         kind="call",
-        tags=tuple(tags),
+        tags=tags,
     )
 
 

@@ -39,6 +39,7 @@ from pipeline.evaluation.conversations import (
     _seconds,
     _turns,
     _write,
+    call_reference,
     speech_runs,
     telephone,
 )
@@ -332,21 +333,8 @@ def like_voice_call(
     band = "phone" if index % 2 else "wideband"
     if band == "phone":
         audio = telephone(audio)
-    name = f"like-call-{pair.name}-{band}"
-    turns = _turns(events)
-    speech = speech_spans(turns)
-    return Reference(
-        name=name,
-        path=_write(folder / f"{name}.flac", audio),
-        duration=length / SAMPLE_RATE,
-        turns=turns,
-        music=(),
-        speech=speech,
-        text=None,
-        untranscribed=speech,
-        kind="call",
-        tags=(band, f"voice:{pair.guest}", f"voice:{pair.host}", f"sex:{pair.sex}"),
-    )
+    tags = (band, f"voice:{pair.guest}", f"voice:{pair.host}", f"sex:{pair.sex}")
+    return call_reference(folder / f"like-call-{pair.name}-{band}.flac", events, audio, tags)
 
 
 def voices_present(pairs: tuple[VoicePair, ...], bank: Path = VOICE_BANK) -> tuple[VoicePair, ...]:

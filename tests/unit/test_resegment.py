@@ -10,6 +10,7 @@ from pipeline.stages.diarization.resegment import longest_runs, resegment, speec
 DIM = 16
 STEP = 0.1  # seconds between frames
 RULES = ClusteringConfig()
+HEARD = np.ones(300, dtype=np.int8)  # one voice at a time everywhere
 
 
 def voices(seed: int, count: int) -> np.ndarray:
@@ -50,7 +51,7 @@ def test_a_quiet_voice_hidden_in_the_main_label_becomes_its_own_speaker() -> Non
     vectors[asked] = noisy(rng, host, len(asked))
     frames = np.ones((300, 1), dtype=np.int8)
     regular, exclusive, found = resegment(
-        frames.copy(), frames.copy(), pieces, vectors, guest[None], RULES, step=STEP, max_new=1
+        frames.copy(), frames.copy(), pieces, vectors, guest[None], RULES, heard=HEARD, step=STEP, max_new=1
     )
     assert regular.shape[1] == exclusive.shape[1] == found.shape[0] == 2
     host_column = int(np.argmax(found @ host))
@@ -65,11 +66,13 @@ def test_no_new_speaker_when_the_count_is_fixed_or_the_outliers_are_not_one_voic
     pieces = [(15 * i, 15 * (i + 1)) for i in range(20)]
     vectors = noisy(rng, guest, 20)
     frames = np.ones((300, 1), dtype=np.int8)
-    fixed = resegment(frames.copy(), frames.copy(), pieces, vectors, guest[None], RULES, step=STEP, max_new=0)
+    fixed = resegment(
+        frames.copy(), frames.copy(), pieces, vectors, guest[None], RULES, heard=HEARD, step=STEP, max_new=0
+    )
     assert fixed[1].shape[1] == 1
     vectors[[2, 7, 12, 17]] = np.array(others)  # four odd pieces, each a different voice: no speaker
     scattered = resegment(
-        frames.copy(), frames.copy(), pieces, vectors, guest[None], RULES, step=STEP, max_new=2
+        frames.copy(), frames.copy(), pieces, vectors, guest[None], RULES, heard=HEARD, step=STEP, max_new=2
     )
     assert scattered[1].shape[1] == 1
 
@@ -86,7 +89,31 @@ def test_a_piece_moves_only_by_the_margin_and_overlap_keeps_its_other_speaker() 
     regular[:] = exclusive
     regular[30:35, 1] = 1  # and b overlaps its first half in the overlap-aware view
     regular, exclusive, _ = resegment(
-        regular, exclusive, pieces, vectors, np.vstack([a, b]), RULES, step=STEP, max_new=0
+        regular, exclusive, pieces, vectors, np.vstack([a, b]), RULES, heard=HEARD, step=STEP, max_new=0
     )
     assert (exclusive[30:40, 1] == 1).all() and (exclusive[30:40, 0] == 0).all()
     assert (regular[30:40, 1] == 1).all() and (regular[:20, 0] == 1).all()
+
+
+def test_overlap_the_segmentation_heard_gets_the_pieces_next_voice() -> None:
+    rng = np.random.default_rng(5)
+    a, b = voices(0, 2)
+    pieces = [(0, 10), (10, 20)]
+    vectors = np.vstack([noisy(rng, a, 1), noisy(rng, b, 1)])
+    exclusive = np.zeros((20, 2), dtype=np.int8)
+    exclusive[:10, 0] = exclusive[10:, 1] = 1
+    heard = np.ones(20, dtype=np.int8)
+    heard[6:10] = 2  # a murmur of b over the end of a's piece
+    regular, exclusive, _ = resegment(
+        exclusive.copy(),
+        exclusive,
+        pieces,
+        vectors,
+        np.vstack([a, b]),
+        RULES,
+        heard=heard,
+        step=STEP,
+        max_new=0,
+    )
+    assert (regular[6:10] == 1).all() and (regular[:6, 1] == 0).all()
+    assert (exclusive.sum(axis=1) == 1).all()

@@ -190,7 +190,9 @@ class OfflineDiarization:
                 regular, exclusive = reconstruct_frames(segmentations, hard, count)
         if self.rules.resegment and centre.shape[0] > 0:
             room = 0 if num_speakers is not None else (max_speakers or 1_000) - centre.shape[0]
-            found, alone_found, centre = self._resegment(file["waveform"], regular, exclusive, centre, room)
+            found, alone_found, centre = self._resegment(
+                file["waveform"], regular, exclusive, centre, room, count.data[:, 0]
+            )
             regular, exclusive = (SlidingWindowFeature(f, count.sliding_window) for f in (found, alone_found))
         names = {k: f"SPEAKER_{k:02d}" for k in range(centre.shape[0])}
         return DiarizeOutput(
@@ -208,8 +210,9 @@ class OfflineDiarization:
         exclusive: SlidingWindowFeature,
         centre: np.ndarray,
         max_new: int,
+        heard: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The speech re-embedded in short pieces and relabelled (``resegment.py``).
+        """The speech re-embedded in short pieces and relabelled; ``heard``: voices at once per frame.
 
         Returns
         -------
@@ -230,6 +233,7 @@ class OfflineDiarization:
             vectors,
             centre,
             self.rules,
+            heard=heard,
             step=window.step,
             max_new=max(0, max_new),
         )

@@ -11,12 +11,16 @@ is embedded on its own, and:
 2. pieces of at least a second unlike every speaker (cosine under
    ``new_speaker_similarity``) that are alike among themselves (average linkage at
    ``threshold``), at least ``new_speaker_pieces`` of them, become a new speaker: the
-   quiet host whom the chunk-level clustering never saw alone;
+   quiet host whom the chunk-level clustering never saw alone. One at most, the largest
+   group: over hours of one voice, its odd pieces form small groups by chance;
 3. a few rounds of nearest-voice assignment settle the voices (k-means on the pieces);
 4. a piece moves to another speaker when that voice is more similar by at least
    ``resegment_margin``; only its frames on its old label move (overlapped speech
    keeps its other speaker);
-5. a new speaker that ends up a ghost (``ghost_share``, ``ghost_turn``) is dropped
+5. where the segmentation hears more voices at once than the overlap-aware view holds
+   (a murmur over the guest's last words, heard before the host was found), the
+   piece's next most similar voices are added there;
+6. a new speaker that ends up a ghost (``ghost_share``, ``ghost_turn``) is dropped
    and the relabelling redone without it.
 
 Pure numpy/scipy on frame matrices; the embedding is the caller's (CAM++).
@@ -86,6 +90,7 @@ def resegment(
     centre: np.ndarray,
     rules: ClusteringConfig,
     *,
+    heard: np.ndarray,
     step: float,
     max_new: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -106,6 +111,8 @@ def resegment(
     rules
         ``resegment_margin``, ``new_speaker_similarity``, ``new_speaker_pieces``,
         ``threshold``, ``ghost_share``, ``ghost_turn``.
+    heard
+        Voices the segmentation hears at once in each frame, shape ``(frames,)``.
     step
         Seconds between frames.
     max_new
@@ -126,9 +133,9 @@ def resegment(
     labels, pure = _piece_labels(exclusive, pieces)
     voices = np.stack([_mean(vectors[_own_pieces(labels == j, pure)], centre[j]) for j in range(k)])
     sure = np.array([b - a for a, b in pieces]) * step >= _SURE_PIECE
-    new = _new_voices(vectors[sure], voices, rules)[:max_new]
+    new = _new_voices(vectors[sure], voices, rules)[: min(max_new, 1)]
     while True:
-        moved = _relabel(regular, exclusive, labels, pieces, vectors, np.vstack([voices, new]), rules)
+        moved = _relabel(regular, exclusive, labels, pieces, vectors, np.vstack([voices, new]), rules, heard)
         added = moved[0][:, k:]
         gone = ghosts(
             np.r_[moved[0][:, :k].sum(), added.sum(axis=0)],
@@ -188,8 +195,9 @@ def _relabel(
     vectors: np.ndarray,
     voices: np.ndarray,
     rules: ClusteringConfig,
+    heard: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Steps 3-4: settle ``voices`` (one row per column, new ones last) on the pieces, then move pieces.
+    """Steps 3-5: settle ``voices`` (a row per column, new ones last), move pieces, fill the overlap.
 
     Returns copies of ``regular`` and ``exclusive`` with a column per row of ``voices``, and the voices.
     """
@@ -207,4 +215,12 @@ def _relabel(
         rows = a + np.flatnonzero(exclusive[a:b, old] > 0)
         exclusive[rows, old], exclusive[rows, best] = 0, 1
         regular[rows, old], regular[rows, best] = 0, 1
+    for i, (a, b) in enumerate(pieces):
+        wanted = np.minimum(heard[a:b], len(voices))
+        short = np.flatnonzero(regular[a:b].sum(axis=1) < wanted)
+        for f in a + short:
+            for j in np.argsort(-similarity[i]):
+                if regular[f].sum() >= wanted[f - a]:
+                    break
+                regular[f, j] = 1
     return regular, exclusive, voices
