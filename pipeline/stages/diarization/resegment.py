@@ -94,7 +94,7 @@ def resegment(
     step: float,
     max_new: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Relabel the speech piece by piece (steps 1-5 of the module docstring).
+    """Relabel the speech piece by piece (steps 1-6 of the module docstring).
 
     Parameters
     ----------
@@ -116,7 +116,7 @@ def resegment(
     step
         Seconds between frames.
     max_new
-        Most new speakers (0: the count is fixed).
+        Room for new speakers (0: the count is fixed); one at most is added.
 
     Returns
     -------
