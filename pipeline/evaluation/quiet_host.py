@@ -262,6 +262,11 @@ def quiet_host_interview(
         The host's share of the talk, fraction (0.005-0.06 in the bench).
     hold_minutes
         Minutes of the lounge hold track looping first (-24 dBFS), 0 for none.
+
+    Raises
+    ------
+    FileNotFoundError
+        A hold loop is asked for and the hold track (``../shared/data/music``) is absent.
     seed
         Seed of every draw.
     bank
@@ -273,7 +278,9 @@ def quiet_host_interview(
     guest = _collages(rng, guest, math.ceil(minutes * 60.0 / 0.6) + 1)
     hold = np.zeros(0, dtype=np.float32)
     if hold_minutes > 0:
-        track = next(c for c in music_clips() if c.name == HOLD_TRACK)
+        track = next((c for c in music_clips() if c.name == HOLD_TRACK), None)
+        if track is None:
+            raise FileNotFoundError(f"{HOLD_TRACK}: the hold track is read from ../shared/data/music")
         period = track.audio[: round(30.0 * SAMPLE_RATE)]
         hold = at_level(repeat_loop(period, hold_minutes * 60 * SAMPLE_RATE / period.size), -24.0)
     opening, said, asked, murmured, interrupting = _host_events(
