@@ -226,9 +226,9 @@ class OfflineDiarization:
         pieces = speech_pieces(exclusive.data, step=window.step, window=self.rules.resegment_window)
         vectors = self._embed_pieces(waveform, pieces, starts, round(window.step * SAMPLE_RATE))
         release_free_memory()
-        return resegment(
-            regular.data.copy(),
-            exclusive.data.copy(),
+        return resegment(  # returns new arrays: the views passed in are not written
+            regular.data,
+            exclusive.data,
             pieces,
             vectors,
             centre,
