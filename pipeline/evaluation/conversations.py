@@ -103,6 +103,7 @@ I.", "Well,", "At least,", "you know,"."""
 _FRAME = SAMPLE_RATE // 50  # 20 ms analysis frames
 _QUIET = 0.1  # a frame is a pause below this fraction of the 95th-percentile frame RMS
 _PAD = 0.04  # seconds kept either side of a speech run: weak onsets and tails sit under the threshold
+_REFERENCE_PAUSE = 0.3  # seconds: a pause this long inside a placed sentence splits its reference turn
 _SHORTEST_SENTENCE_S = 0.6  # a collage sentence is at least two 0.3 s pieces
 _JITTER_DB = 3.0  # every placed piece gets a gain of +-this, so reused pieces are not bit-identical
 _NOISE_FLOOR_DB = -60.0  # line noise under everything, dBFS RMS: silence is never digital zero
@@ -413,9 +414,17 @@ def _mix(events: list[_Event], length: int, rng: np.random.Generator) -> np.ndar
 
 
 def _turns(events: list[_Event]) -> tuple[Turn, ...]:
-    """One reference turn per event, seconds, in start order."""
-    ordered = sorted(events, key=lambda e: (e.start, e.speaker))
-    return tuple(Turn(e.start / SAMPLE_RATE, e.end / SAMPLE_RATE, e.speaker) for e in ordered)
+    """Reference turns, seconds, in start order: each event's speech, split at its pauses.
+
+    A pause of ``_REFERENCE_PAUSE`` or longer inside a sentence is nobody's speech (the
+    rule of NIST's RT evaluations, and what a segmentation model is trained to hear);
+    shorter ones stay inside the turn, as do the event's weak onsets and tails.
+    """
+    turns = []
+    for e in events:
+        runs = speech_runs(e.audio, min_pause=_REFERENCE_PAUSE, min_speech=0.0) or [(0, e.audio.size)]
+        turns += [Turn((e.start + a) / SAMPLE_RATE, (e.start + b) / SAMPLE_RATE, e.speaker) for a, b in runs]
+    return tuple(sorted(turns, key=lambda t: (t.start, t.speaker)))
 
 
 def _jitter(rng: np.random.Generator) -> float:

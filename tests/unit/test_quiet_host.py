@@ -46,7 +46,7 @@ def test_quiet_host_interview_has_the_hosts_opening_questions_and_murmurs(tmp_pa
     assert rate == SAMPLE_RATE and audio.size / SAMPLE_RATE == pytest.approx(ref.duration, abs=1e-3)
     assert ref.music == () and all(0.0 <= t.start < t.end <= ref.duration for t in ref.turns)
     first = min(ref.turns, key=lambda t: t.start)
-    assert first.speaker == talk.host and (first.start, first.end) == talk.opening[0]
+    assert first.speaker == talk.host and talk.opening[0][0] <= first.start < first.end <= talk.opening[0][1]
     assert len(talk.questions) >= 3 and talk.backchannels  # murmurs due while the host asks are skipped
     assert all(1.5 <= b - a <= 6.05 for a, b in talk.questions)
     assert all(0.2 <= b - a <= 0.8 for a, b in talk.backchannels)
