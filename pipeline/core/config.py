@@ -204,6 +204,15 @@ class ClusteringConfig(_Strict):
         description="pieces less similar than this to every speaker may form a new one (a quiet host)",
     )
     new_speaker_pieces: int = Field(3, ge=1, description="least pieces that make a new speaker, count")
+    refine_short: bool = Field(
+        True,
+        description="after resegmentation, short utterances between pauses (murmurs) are embedded on "
+        "their own and relabelled (see resegment.py)",
+    )
+    pause_drop: float = Field(
+        35.0, gt=0, description="a frame this far under the loudest within 3 s is a pause, dB"
+    )
+    pause_seconds: float = Field(0.06, gt=0, description="shortest pause that ends an utterance, seconds")
 
 
 class PyannoteConfig(_Strict):

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.core.config import ClusteringConfig
-from pipeline.stages.diarization.resegment import longest_runs, resegment, speech_pieces
+from pipeline.stages.diarization.resegment import (
+    frame_levels,
+    longest_runs,
+    pause_frames,
+    refine,
+    resegment,
+    short_utterances,
+    speech_pieces,
+)
 
 DIM = 16
 STEP = 0.1  # seconds between frames
@@ -117,3 +125,43 @@ def test_overlap_the_segmentation_heard_gets_the_pieces_next_voice() -> None:
     )
     assert (regular[6:10] == 1).all() and (regular[:6, 1] == 0).all()
     assert (exclusive.sum(axis=1) == 1).all()
+
+
+def test_pauses_are_quiet_against_the_nearby_peak_so_a_quiet_murmur_stays_speech() -> None:
+    rng = np.random.default_rng(7)
+    hop, frames = 160, 100  # 10 ms frames, 1 s
+    samples = 1e-3 * rng.standard_normal(hop * frames)  # line noise, -60 dB
+    samples[: 40 * hop] += 0.3 * rng.standard_normal(40 * hop)  # a sentence, -10 dB
+    samples[60 * hop : 70 * hop] += 0.01 * rng.standard_normal(10 * hop)  # a murmur, -40 dB: 30 dB quieter
+    levels = frame_levels(samples.astype(np.float32), np.arange(frames) * hop, hop)
+    assert levels.shape == (frames,)
+    assert abs(levels[10] + 10.5) < 1 and abs(levels[50] + 60) < 1
+    pauses = pause_frames(levels, step=0.01, drop=35.0)
+    assert not pauses[5:38].any() and not pauses[62:68].any()  # the sentence and the murmur are speech
+    assert pauses[43:58].all() and pauses[73:].all()
+
+
+def test_short_utterances_lie_between_pauses_on_one_label() -> None:
+    exclusive = np.zeros((60, 2), dtype=np.int8)
+    exclusive[0:40, 0] = (
+        1  # one 4 s turn on label 0: 2.2 s of speech, a pause, a 0.5 s murmur, a pause, 0.8 s
+    )
+    exclusive[45:50, 1] = 1  # 0.5 s on label 1 with no pause: a short utterance too
+    pauses = np.zeros(60, dtype=bool)
+    pauses[22:25] = pauses[30:32] = True
+    pauses[41:45] = True  # between the turns: not inside either
+    assert short_utterances(exclusive, pauses, step=STEP, min_pause=0.2) == [(25, 30), (32, 40), (45, 50)]
+    assert short_utterances(exclusive, pauses, step=STEP, min_pause=0.3) == [(45, 50)]
+
+
+def test_refine_moves_a_murmur_to_the_voice_it_resembles_by_the_margin() -> None:
+    rng = np.random.default_rng(11)
+    guest, host = voices(0, 2)
+    exclusive = np.zeros((40, 2), dtype=np.int8)
+    exclusive[:40, 0] = 1
+    regular = exclusive.copy()
+    murmurs = [(10, 15), (30, 35)]
+    vectors = np.vstack([noisy(rng, host, 1), 0.5 * (guest + host)])  # the second is no nearer the host
+    refine(regular, exclusive, murmurs, vectors, np.vstack([guest, host]), margin=RULES.resegment_margin)
+    assert (exclusive[10:15, 1] == 1).all() and (regular[10:15, 1] == 1).all()
+    assert (exclusive[30:35, 0] == 1).all() and exclusive[:, 1].sum() == 5

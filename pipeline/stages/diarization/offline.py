@@ -41,7 +41,15 @@ from pipeline.stages.diarization.clustering import (
     two_voice_chunks,
     unit,
 )
-from pipeline.stages.diarization.resegment import longest_runs, resegment, speech_pieces
+from pipeline.stages.diarization.resegment import (
+    frame_levels,
+    longest_runs,
+    pause_frames,
+    refine,
+    resegment,
+    short_utterances,
+    speech_pieces,
+)
 
 if TYPE_CHECKING:
     from pyannote.audio import Model
@@ -212,7 +220,7 @@ class OfflineDiarization:
         max_new: int,
         heard: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The speech re-embedded in short pieces and relabelled; ``heard``: voices at once per frame.
+        """Speech re-embedded in pieces and relabelled, then its short utterances; ``heard``: voices a frame.
 
         Returns
         -------
@@ -223,10 +231,11 @@ class OfflineDiarization:
         starts = np.round(
             (window.start + np.arange(exclusive.data.shape[0]) * window.step) * SAMPLE_RATE
         ).astype(int)
+        hop = round(window.step * SAMPLE_RATE)
         pieces = speech_pieces(exclusive.data, step=window.step, window=self.rules.resegment_window)
-        vectors = self._embed_pieces(waveform, pieces, starts, round(window.step * SAMPLE_RATE))
+        vectors = self._embed_pieces(waveform, pieces, starts, hop)
         release_free_memory()
-        return resegment(  # returns new arrays: the views passed in are not written
+        found, alone_found, voices = resegment(  # returns new arrays: the views passed in are not written
             regular.data,
             exclusive.data,
             pieces,
@@ -237,6 +246,26 @@ class OfflineDiarization:
             step=window.step,
             max_new=max(0, max_new),
         )
+        if self.rules.refine_short and voices.shape[0] > 1:
+            levels = frame_levels(waveform[0].numpy(), starts, hop)
+            pauses = pause_frames(levels, step=window.step, drop=self.rules.pause_drop)
+            known = set(pieces)
+            short = [
+                p
+                for p in short_utterances(
+                    alone_found, pauses, step=window.step, min_pause=self.rules.pause_seconds
+                )
+                if p not in known
+            ]
+            refine(
+                found,
+                alone_found,
+                short,
+                self._embed_pieces(waveform, short, starts, hop),
+                voices,
+                margin=self.rules.resegment_margin,
+            )
+        return found, alone_found, voices
 
     def _embed_pieces(
         self, waveform: torch.Tensor, pieces: list[tuple[int, int]], starts: np.ndarray, hop: int

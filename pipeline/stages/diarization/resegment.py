@@ -23,6 +23,11 @@ is embedded on its own, and:
 6. a new speaker that ends up a ghost (``ghost_share``, ``ghost_turn``) is dropped
    and the relabelling redone without it.
 
+Then the short utterances (:func:`short_utterances`): a murmur in the pause after the
+guest's sentence is often on the guest's label and is then a fifth of a 1.5 s piece
+that sounds like the guest. Cut at the pauses (:func:`pause_frames`), each utterance of
+0.15-1 s is embedded on its own and moves like a piece (:func:`refine`).
+
 Pure numpy/scipy on frame matrices; the embedding is the caller's (CAM++).
 """
 
@@ -32,6 +37,7 @@ import itertools
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 from pipeline.core.config import ClusteringConfig
 from pipeline.stages.diarization.clustering import ghosts, unit
@@ -39,6 +45,9 @@ from pipeline.stages.diarization.clustering import ghosts, unit
 _ROUNDS = 3  # nearest-voice rounds; the voices settle in one or two
 _MIN_PIECE = 0.2  # seconds: shorter pieces are not embedded
 _SURE_PIECE = 1.0  # seconds: only pieces this long may found a new speaker (short ones are noisy)
+_SHORT = (0.15, 1.0)  # seconds: an utterance between pauses this long is embedded on its own
+_LEVEL_SPAN = 6.0  # seconds: a pause is quiet against the loudest frame within half of this
+_LEVEL_BLOCK = 20_000  # frames measured at once (bounded memory on hours of audio)
 
 Piece = tuple[int, int]
 
@@ -73,6 +82,74 @@ def _runs(mask: np.ndarray) -> list[Piece]:
     """``[start, end)`` of each run of true values."""
     edges = np.flatnonzero(np.diff(np.r_[0, mask.astype(np.int8), 0]))
     return [(int(a), int(b)) for a, b in zip(edges[0::2], edges[1::2], strict=True)]
+
+
+def frame_levels(samples: np.ndarray, starts: np.ndarray, hop: int) -> np.ndarray:
+    """Level of each frame, dB (mean square of ``samples[start : start + hop]``), shape ``(frames,)``."""
+    starts = np.clip(starts, 0, max(0, samples.size - hop))
+    windows = np.lib.stride_tricks.sliding_window_view(samples, min(hop, samples.size))
+    power = np.concatenate(
+        [
+            np.square(windows[starts[i : i + _LEVEL_BLOCK]], dtype=np.float64).mean(axis=1)
+            for i in range(0, starts.size, _LEVEL_BLOCK)
+        ]
+    )
+    return 10 * np.log10(power + 1e-10)
+
+
+def pause_frames(levels: np.ndarray, *, step: float, drop: float) -> np.ndarray:
+    """Frames ``drop`` dB or more under the loudest frame near them (``_LEVEL_SPAN``): pauses, ``(frames,)``.
+
+    ``levels`` in dB per frame, ``step`` seconds between frames. Against the local peak,
+    not a fixed floor, so a quiet host's murmur is speech and line noise is a pause.
+    """
+    smooth = uniform_filter1d(levels, 3)
+    return smooth < maximum_filter1d(smooth, size=max(1, round(_LEVEL_SPAN / step))) - drop
+
+
+def short_utterances(
+    exclusive: np.ndarray, pauses: np.ndarray, *, step: float, min_pause: float
+) -> list[Piece]:
+    """Frame ranges of each speaker's speech between pauses of ``min_pause`` seconds or more, 0.15-1 s long.
+
+    Parameters
+    ----------
+    exclusive
+        One speaker at a time per frame, binary, shape ``(frames, speakers)``.
+    pauses
+        Quiet frames (:func:`pause_frames`), shape ``(frames,)``.
+    step
+        Seconds between frames.
+    """
+    shortest, longest = (round(s / step) for s in _SHORT)
+    least_pause = max(1, round(min_pause / step))
+    pieces: list[Piece] = []
+    for k in range(exclusive.shape[1]):
+        for a, b in _runs(exclusive[:, k] > 0):
+            quiet = [(a + x, a + y) for x, y in _runs(pauses[a:b]) if y - x >= least_pause]
+            edges = [a, *itertools.chain.from_iterable(quiet), b]
+            pieces += [
+                (x, y) for x, y in zip(edges[0::2], edges[1::2], strict=True) if shortest <= y - x <= longest
+            ]
+    return sorted(pieces)
+
+
+def refine(
+    regular: np.ndarray,
+    exclusive: np.ndarray,
+    pieces: list[Piece],
+    vectors: np.ndarray,
+    voices: np.ndarray,
+    *,
+    margin: float,
+) -> None:
+    """Move each of ``pieces`` (embedded as ``vectors``) to the voice it resembles ``margin`` more; in place.
+
+    ``regular`` and ``exclusive`` are ``(frames, speakers)`` with a column per row of ``voices``.
+    """
+    if pieces:
+        labels, _ = _piece_labels(exclusive, pieces)
+        _move(regular, exclusive, pieces, labels, unit(vectors) @ voices.T, margin)
 
 
 def longest_runs(frames: np.ndarray, step: float) -> np.ndarray:
@@ -208,13 +285,7 @@ def _relabel(
     regular = np.hstack([regular, np.zeros((regular.shape[0], extra), regular.dtype)])
     exclusive = np.hstack([exclusive, np.zeros((exclusive.shape[0], extra), exclusive.dtype)])
     similarity = vectors @ voices.T
-    for i, (a, b) in enumerate(pieces):
-        old, best = int(labels[i]), int(np.argmax(similarity[i]))
-        if old < 0 or best == old or similarity[i, best] - similarity[i, old] < rules.resegment_margin:
-            continue
-        rows = a + np.flatnonzero(exclusive[a:b, old] > 0)
-        exclusive[rows, old], exclusive[rows, best] = 0, 1
-        regular[rows, old], regular[rows, best] = 0, 1
+    _move(regular, exclusive, pieces, labels, similarity, rules.resegment_margin)
     for i, (a, b) in enumerate(pieces):
         wanted = np.minimum(heard[a:b], len(voices))
         short = np.flatnonzero(regular[a:b].sum(axis=1) < wanted)
@@ -224,3 +295,21 @@ def _relabel(
                     break
                 regular[f, j] = 1
     return regular, exclusive, voices
+
+
+def _move(
+    regular: np.ndarray,
+    exclusive: np.ndarray,
+    pieces: list[Piece],
+    labels: np.ndarray,
+    similarity: np.ndarray,
+    margin: float,
+) -> None:
+    """Step 4, in place: a piece's frames on its label go to the most similar voice, ``margin`` more so."""
+    for i, (a, b) in enumerate(pieces):
+        old, best = int(labels[i]), int(np.argmax(similarity[i]))
+        if old < 0 or best == old or similarity[i, best] - similarity[i, old] < margin:
+            continue
+        rows = a + np.flatnonzero(exclusive[a:b, old] > 0)
+        exclusive[rows, old], exclusive[rows, best] = 0, 1
+        regular[rows, old], regular[rows, best] = 0, 1
