@@ -7,7 +7,8 @@ minority), after mapping hypothesis labels to reference speakers one-to-one by t
 
 * **recall**: the minority's speech on the label mapped to it, over all its speech;
 * **turns on label**: the share of its turns (reference turns) mostly on its label;
-* **backchannels / questions**: the same, for the turns given as such;
+* **backchannels / questions**: the same, for the turns given as such (their speech:
+  the minority's reference turns inside them, so a question's pauses do not count);
 * **named first**: whether the hypothesis speaker who speaks first is the one mapped
   to the reference's first speaker, which is what naming by order of first speech
   (``--speaker-names Host,Guest``) needs.
@@ -61,9 +62,18 @@ def _seconds_on(turns: Sequence[Turn], label: str | None, start: float, end: flo
     return sum(max(0.0, min(t.end, end) - max(t.start, start)) for t in turns if t.speaker == label)
 
 
-def _mostly_on(turns: Sequence[Turn], label: str | None, spans: Sequence[Span]) -> float:
-    """Fraction of ``spans`` with more than half their length on ``label``."""
-    hits = sum(_seconds_on(turns, label, a, b) > (b - a) / 2 for a, b in spans)
+def _mostly_on(
+    turns: Sequence[Turn], label: str | None, spans: Sequence[Span], speech: Sequence[Span]
+) -> float:
+    """Fraction of ``spans`` with more than half of their ``speech`` on ``label``.
+
+    A question's pauses are nobody's speech, so only the minority's reference speech
+    inside each span counts (the whole span where it holds none).
+    """
+    hits = 0
+    for a, b in spans:
+        said = [(max(a, s), min(b, e)) for s, e in speech if s < b and e > a] or [(a, b)]
+        hits += sum(_seconds_on(turns, label, s, e) for s, e in said) > sum(e - s for s, e in said) / 2
     return hits / len(spans) if spans else 0.0
 
 
@@ -113,8 +123,8 @@ def minority_score(
         seconds=speech[minority],
         share=speech[minority] / sum(speech.values()),
         recall=recall,
-        turns_on_label=_mostly_on(exclusive, label, own),
-        backchannels=_mostly_on(exclusive, label, backchannels) if backchannels else None,
-        questions=_mostly_on(exclusive, label, questions) if questions else None,
+        turns_on_label=_mostly_on(exclusive, label, own, own),
+        backchannels=_mostly_on(exclusive, label, backchannels, own) if backchannels else None,
+        questions=_mostly_on(exclusive, label, questions, own) if questions else None,
         named_first=first is not None and mapping.get(first) == first_speaker(reference),
     )

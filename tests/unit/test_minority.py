@@ -51,3 +51,21 @@ def test_half_the_question_on_the_host_label_is_not_mostly_on_it() -> None:
 def test_one_speaker_has_no_minority_and_first_speaker_is_the_earliest() -> None:
     assert minority_score((Turn(0, 1, "a"),), (Turn(0, 1, "x"),), (Turn(0, 1, "x"),), duration=1.0) is None
     assert first_speaker((Turn(2, 3, "b"), Turn(1, 2, "a"))) == "a" and first_speaker(()) is None
+
+
+def test_a_questions_pause_is_not_counted_against_its_label() -> None:
+    """A 4 s question of which 2 s are a pause: its 1.2 s on the host's label are most of its speech."""
+    reference = (
+        Turn(0.0, 3.0, "host"),
+        Turn(3.5, 50.0, "guest"),
+        Turn(50.5, 51.5, "host"),
+        Turn(53.0, 54.5, "host"),
+    )
+    reference += (Turn(55.0, 100.0, "guest"),)
+    hypothesis = (Turn(0.0, 3.0, "A"), Turn(3.5, 50.8, "B"), Turn(50.8, 51.5, "A"), Turn(53.0, 53.5, "A"))
+    hypothesis += (Turn(53.5, 54.5, "B"), Turn(55.0, 100.0, "B"))
+    score = minority_score(reference, hypothesis, hypothesis, duration=100.0, questions=((50.5, 54.5),))
+    assert score is not None and score.questions == 0.0  # 1.2 of 2.5 s of speech: not most of it
+    hypothesis = (*hypothesis[:4], Turn(53.5, 54.0, "A"), Turn(54.0, 54.5, "B"), Turn(55.0, 100.0, "B"))
+    score = minority_score(reference, hypothesis, hypothesis, duration=100.0, questions=((50.5, 54.5),))
+    assert score is not None and score.questions == 1.0  # 1.7 of 2.5 s, though under half the 4 s span
