@@ -32,8 +32,8 @@ status, error and stage timings). A failing recording never stops the batch. Rer
 after a crash or a kill: finished recordings are skipped and finished stages reused."""
 
 EPILOG = """exit codes: 0 every recording done or already done; 1 some recordings failed (see the summary
-and the ledger); 2 bad input, config or flag; 3 model missing or failing its checksum; 5 output not
-writable; 130 interrupted; 143 terminated (SIGTERM)."""
+and the ledger); 2 bad input, config or flag, or a Ray cluster unreachable or too small for a worker;
+3 model missing or failing its checksum; 5 output not writable; 130 interrupted; 143 terminated (SIGTERM)."""
 
 
 def add_batch_parser(commands: argparse._SubParsersAction) -> None:
