@@ -169,8 +169,9 @@ def join(ray: Any, address_text: str | None, *, node_ip: str | None = None, **in
             ray.init(address=address_text, **init_args)
     except (ConnectionError, ValueError, RuntimeError) as err:
         raise ConfigError(
-            f"--ray-address {address_text}: cannot join the Ray cluster ({first_line(err)}); "
-            "check the address, or leave --ray-address out to run Ray on this machine"
+            f"--ray-address {address_text}: cannot join the Ray cluster ({first_line(err)}); check the "
+            "address, give --ray-node-ip with the address the cluster reaches this machine at, "
+            "or leave --ray-address out to run Ray on this machine"
         ) from None
     logger.info("joined the Ray cluster at %s as %s", address_text, node_ip or "Ray's choice of address")
 
@@ -237,19 +238,24 @@ def check_fits(nodes: Sequence[NodeResources], num_cpus: float, num_gpus: float,
     """
     if worker_slots(nodes, num_cpus, num_gpus) > 0:
         return
-    asked = f"{num_cpus:g} CPUs and {num_gpus:g} GPUs"
+    asked = f"{_count(num_cpus, 'CPU')} and {_count(num_gpus, 'GPU')}"
     if not nodes:
-        has = "no alive node"
+        has = "it has no alive node"
     else:
-        biggest = max(nodes, key=lambda n: (n.gpus, n.cpus))
+        big = max(nodes, key=lambda n: (n.gpus, n.cpus))
+        cpus, gpus = sum(n.cpus for n in nodes), sum(n.gpus for n in nodes)
         has = (
-            f"{len(nodes)} nodes with {sum(n.cpus for n in nodes):g} CPUs and {sum(n.gpus for n in nodes):g} "
-            f"GPUs in all, the largest {biggest.cpus:g} CPUs and {biggest.gpus:g} GPUs"
+            f"its largest node has {_count(big.cpus, 'CPU')} and {_count(big.gpus, 'GPU')} "
+            f"({_count(len(nodes), 'node')}: {_count(cpus, 'CPU')} and {_count(gpus, 'GPU')} in all)"
         )
     raise ConfigError(
         f"Ray cluster {address}: each worker asks for {asked} on one node (batch.ray_num_cpus, "
-        f"batch.ray_num_gpus) but it has {has}; lower them in the config or add a larger node"
+        f"batch.ray_num_gpus) but {has}; lower them in the config or add a larger node"
     )
+
+
+def _count(value: float, unit: str) -> str:
+    return f"{value:g} {unit}" + ("" if value == 1 else "s")
 
 
 def first_line(err: Exception) -> str:

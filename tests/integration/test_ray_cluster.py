@@ -139,7 +139,7 @@ def test_cluster_too_small_for_a_worker_is_refused_up_front(cluster, clips, tmp_
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
-    assert "asks for 2 CPUs" in lines[0] and "the largest 1 CPUs" in lines[0]
+    assert "asks for 2 CPUs" in lines[0] and "its largest node has 1 CPU and 0 GPUs" in lines[0]
 
 
 @pytest.mark.slow

@@ -114,7 +114,7 @@ def test_a_cluster_without_a_node_for_one_worker_is_refused_with_what_it_has():
     with pytest.raises(ConfigError) as caught:
         check_fits(NODES, 8, 0, address="10.0.0.1:6379")
     message = str(caught.value)
-    assert "asks for 8 CPUs and 0 GPUs" in message and "6 CPUs and 1 GPUs in all" in message
-    assert "the largest 4 CPUs and 1 GPUs" in message and "10.0.0.1:6379" in message
+    assert "asks for 8 CPUs and 0 GPUs on one node" in message and "10.0.0.1:6379" in message
+    assert "its largest node has 4 CPUs and 1 GPU (2 nodes: 6 CPUs and 1 GPU in all)" in message
     with pytest.raises(ConfigError, match="no alive node"):
         check_fits([], 1, 0, address="x")
