@@ -7,7 +7,9 @@ a subprocess, with the real models, on four 5 s slices of pyannote's sample.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -96,11 +98,55 @@ def closed_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid``, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def listening_addresses(pids: set[int]) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The local addresses of the TCP sockets the processes ``pids`` listen on (/proc/net/tcp*)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            continue
+        inodes |= {link[8:-1] for link in links if link.startswith("socket:[")}
+    addresses = []
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                raw = bytes.fromhex(fields[1].split(":")[0])
+                # The kernel prints each 32-bit word in host (little-endian) order.
+                raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                address = ipaddress.ip_address(raw)
+                # gRPC listens on IPv4 addresses through IPv6 sockets (::ffff:127.0.0.1).
+                addresses.append(getattr(address, "ipv4_mapped", None) or address)
+    return addresses
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").is_file(), reason="reads Linux's /proc")
 def test_cluster_processes_listen_on_loopback_only(cluster):
     host, _ = cluster.address.rsplit(":", 1)
     assert host == LOOPBACK
     for node in cluster.list_all_nodes():
         assert node.node_ip_address == LOOPBACK
+    addresses = listening_addresses(descendants(os.getpid()))
+    assert len(addresses) >= 4  # GCS, two raylets, their object managers...
+    assert [a for a in addresses if not a.is_loopback] == []
 
 
 @pytest.mark.slow
