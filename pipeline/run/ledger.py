@@ -1,11 +1,11 @@
 """The batch ledger: an SQLite database in the output folder that remembers every recording.
 
 One row per (recording URI, config hash) holds the recording's content hash, its
-status (``running``, ``done`` or ``failed``), the error, stage timings and model
-identities. A rerun reads it to skip what is done with the same input and config
-and to redo what failed, changed, or was cut off (a row still ``running`` after a
-crash). A second table remembers each batch run, so ``--since last`` can take only
-what arrived after the previous run began.
+status (``running``, ``done`` or ``failed``), the error, stage timings, model
+identities and, with Ray, the node it ran on (``worker``). A rerun reads it to skip
+what is done with the same input and config and to redo what failed, changed, or
+was cut off (a row still ``running`` after a crash). A second table remembers each
+batch run, so ``--since last`` can take only what arrived after the previous run began.
 
 Only the batch driver writes the ledger (Ray workers never touch it), and every
 change is its own committed transaction, so a SIGKILL loses at most the row being
