@@ -9,7 +9,7 @@ Two figures per cluster: recordings per minute over the whole command (start, jo
 model loads included), and over the work alone (first recording started to last
 finished, from the ledger). Writes ``bench/results/ray_cluster.json``. Usage::
 
-    .venv/bin/python bench/ray_cluster_throughput.py [--files 8] [--seconds 8]
+    .venv/bin/python bench/ray_cluster_throughput.py [--files 16] [--seconds 8]
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def run_on_cluster(nodes: int, inputs: Path, out: Path) -> dict[str, float | int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=8, help="recordings, count (default: %(default)s)")
+    parser.add_argument("--files", type=int, default=16, help="recordings, count (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each, s (default: %(default)s)")
     args = parser.parse_args()
 
