@@ -15,8 +15,9 @@ ENV DEBIAN_FRONTEND=noninteractive \
     PATH=/opt/venv/bin:$PATH \
     HF_HUB_OFFLINE=1
 
+# wget: KubeRay's readiness and liveness probes call it when the image runs Ray nodes (deploy/rayjob.yaml).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
+    && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates wget \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/speechpipe

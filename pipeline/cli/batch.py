@@ -32,8 +32,8 @@ status, error and stage timings). A failing recording never stops the batch. Rer
 after a crash or a kill: finished recordings are skipped and finished stages reused."""
 
 EPILOG = """exit codes: 0 every recording done or already done; 1 some recordings failed (see the summary
-and the ledger); 2 bad input, config or flag; 3 model missing or failing its checksum; 5 output not
-writable; 130 interrupted; 143 terminated (SIGTERM)."""
+and the ledger); 2 bad input, config or flag, or a Ray cluster unreachable or too small for a worker;
+3 model missing or failing its checksum; 5 output not writable; 130 interrupted; 143 terminated (SIGTERM)."""
 
 
 def add_batch_parser(commands: argparse._SubParsersAction) -> None:
@@ -66,8 +66,14 @@ def add_batch_parser(commands: argparse._SubParsersAction) -> None:
     batch.add_argument(
         "--ray-address",
         metavar="ADDRESS",
-        help="join an existing Ray cluster: 'auto' on a cluster node, or ray://HOST:10001 "
-        "(implies --executor ray; default: start Ray on this machine)",
+        help="join an existing Ray cluster: HOST:PORT (the head's GCS port), 'auto' on a cluster node, "
+        "or ray://HOST:10001 (implies --executor ray; default: start Ray on this machine)",
+    )
+    batch.add_argument(
+        "--ray-node-ip",
+        metavar="IP",
+        help="the address the cluster reaches this driver at (default: 127.0.0.1 when --ray-address "
+        "is on loopback, else Ray's choice: the default route's address)",
     )
     batch.add_argument(
         "--since",
@@ -95,7 +101,14 @@ def _batch_command(args: argparse.Namespace) -> int:
     if not args.inputs and args.manifest is None:
         raise ConfigError("batch: give INPUT files, folders or URLs, or --manifest FILE.csv")
     executor_name = args.executor or ("ray" if args.ray_address else None)
-    options = run_options(args, **{"batch.executor": executor_name, "batch.ray_address": args.ray_address})
+    options = run_options(
+        args,
+        **{
+            "batch.executor": executor_name,
+            "batch.ray_address": args.ray_address,
+            "batch.ray_node_ip": args.ray_node_ip,
+        },
+    )
     executor: ExecutorFactory
     if options.config.batch.executor == "ray":
         executor = partial(RayExecutor, json_logs=args.log_format == "json")
@@ -119,9 +132,12 @@ def print_batch_summary(report: BatchReport, out_root: Path) -> None:
     table.add_column("speakers", justify="right")
     table.add_column("time", justify="right")
     table.add_column("output / error", overflow="fold")
+    on_ray = any(row.worker for row in report.rows)
+    if on_ray:
+        table.add_column("Ray node", overflow="fold")
     for row in report.rows:
         where = row.error if row.error else str(out_root / row.output_dir) if row.output_dir else ""
-        table.add_row(
+        cells: list[Text | str] = [
             # Text, not str: a name like "take [final].wav" must not be read as rich markup.
             Text(one_line(Path(row.uri).name if "://" not in row.uri else row.uri)),
             Text(row.status, style=styles[row.status]),
@@ -129,7 +145,10 @@ def print_batch_summary(report: BatchReport, out_root: Path) -> None:
             str(row.speakers) if row.speakers is not None else "",
             f"{row.seconds:.1f} s" if row.status != "skipped" else "",
             Text(one_line(where)),
-        )
+        ]
+        if on_ray:  # the first 12 hex digits of the node id tell the nodes apart; the ledger has it all
+            cells.append(row.worker[:12] if row.worker else "")
+        table.add_row(*cells)
     console = Console()
     console.print(table)
     console.print(

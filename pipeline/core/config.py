@@ -414,7 +414,14 @@ class BatchConfig(_Strict):
         "local", description="local: one process, models loaded once; ray: one task per recording"
     )
     ray_address: str | None = Field(
-        None, description="None: start Ray on this machine; 'auto' or 'ray://HOST:10001': join that cluster"
+        None,
+        description="None: start Ray on this machine; 'HOST:PORT' (the head's GCS port), 'auto' or "
+        "'ray://HOST:10001': join that cluster",
+    )
+    ray_node_ip: str | None = Field(
+        None,
+        description="address the cluster reaches this driver at; None: the loopback address when "
+        "ray_address is on loopback, else Ray's choice (the default route's address)",
     )
     ray_num_cpus: float = Field(1.0, gt=0, description="CPUs each Ray worker reserves, count")
     ray_num_gpus: float = Field(

@@ -331,6 +331,8 @@ class Outcome:
         The exit code the error maps to (``failed`` only).
     seconds : float
         Wall time spent, seconds.
+    worker : str or None
+        The Ray node id it ran on; None with the local executor.
     """
 
     status: Literal["done", "unchanged", "failed"]
@@ -339,17 +341,20 @@ class Outcome:
     error: str | None = None
     exit_code: int | None = None
     seconds: float = 0.0
+    worker: str | None = None
 
 
-def load_processor(options: RunOptions, cache_root: Path) -> Processor:
+def load_processor(options: RunOptions, cache_root: Path, *, cpu_threads: int | None = None) -> Processor:
     """Load the models once; return a function that analyses one recording with them.
+
+    ``cpu_threads``: threads every model computes with (see ``Runner``).
 
     Raises
     ------
     ModelError
         A model is missing or fails its checksum.
     """
-    runner = Runner(options)
+    runner = Runner(options, cpu_threads=cpu_threads)
     cache = StageCache(cache_root)
 
     def process(path: Path, progress: ProgressReporter) -> RecordingResult:
@@ -478,6 +483,8 @@ class RecordingRow:
         Wall time spent on it in this run, seconds.
     error : str or None
         Why it failed.
+    worker : str or None
+        The Ray node id it ran on in this run; None with the local executor or when skipped.
     """
 
     uri: str
@@ -487,6 +494,7 @@ class RecordingRow:
     speakers: int | None = None
     seconds: float = 0.0
     error: str | None = None
+    worker: str | None = None
 
 
 class Recorder:
@@ -521,8 +529,8 @@ class Recorder:
         entry = self.ledger.get(item.uri, self.config_hash)
         self.rows.append(RecordingRow(item.uri, "skipped", entry.output_dir if entry else None))
 
-    def started(self, task: Task) -> None:
-        """Work on ``task`` begins (before any of its outputs are written)."""
+    def started(self, task: Task, *, worker: str | None = None) -> None:
+        """Work on ``task`` begins on Ray node ``worker`` (before any of its outputs are written)."""
         item = task.item
         self.ledger.mark_running(
             item.uri,
@@ -531,6 +539,7 @@ class Recorder:
             mtime=item.mtime,
             output_dir=task.output_dir,
             run_id=self.run_id,
+            worker=worker,
         )
         logger.info("%s: started", item.uri, extra={"event": "recording_started", "uri": item.uri})
 
@@ -551,9 +560,16 @@ class Recorder:
                 content_sha256=result.content_sha256,
                 timings=result.timings,
                 models=result.models,
+                worker=outcome.worker,
             )
             row = RecordingRow(
-                uri, "done", task.output_dir, result.duration, len(result.speakers), outcome.seconds
+                uri,
+                "done",
+                task.output_dir,
+                result.duration,
+                len(result.speakers),
+                outcome.seconds,
+                worker=outcome.worker,
             )
         elif outcome.status == "unchanged":
             self.ledger.mark_unchanged(uri, self.config_hash, size=item.size, mtime=item.mtime)
@@ -565,8 +581,16 @@ class Recorder:
                 error=outcome.error or "unknown error",
                 exit_code=outcome.exit_code or StageError.exit_code,
                 content_sha256=outcome.content_sha256,
+                worker=outcome.worker,
             )
-            row = RecordingRow(uri, "failed", task.output_dir, seconds=outcome.seconds, error=outcome.error)
+            row = RecordingRow(
+                uri,
+                "failed",
+                task.output_dir,
+                seconds=outcome.seconds,
+                error=outcome.error,
+                worker=outcome.worker,
+            )
         log = logger.warning if row.status == "failed" else logger.info
         log(
             "%s: %s%s",

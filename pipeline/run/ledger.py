@@ -1,11 +1,11 @@
 """The batch ledger: an SQLite database in the output folder that remembers every recording.
 
 One row per (recording URI, config hash) holds the recording's content hash, its
-status (``running``, ``done`` or ``failed``), the error, stage timings and model
-identities. A rerun reads it to skip what is done with the same input and config
-and to redo what failed, changed, or was cut off (a row still ``running`` after a
-crash). A second table remembers each batch run, so ``--since last`` can take only
-what arrived after the previous run began.
+status (``running``, ``done`` or ``failed``), the error, stage timings, model
+identities and, with Ray, the node it ran on (``worker``). A rerun reads it to skip
+what is done with the same input and config and to redo what failed, changed, or
+was cut off (a row still ``running`` after a crash). A second table remembers each
+batch run, so ``--since last`` can take only what arrived after the previous run began.
 
 Only the batch driver writes the ledger (Ray workers never touch it), and every
 change is its own committed transaction, so a SIGKILL loses at most the row being
@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS recordings (
     run_id         TEXT NOT NULL,
     started_at     TEXT NOT NULL,
     finished_at    TEXT,
+    worker         TEXT,
     PRIMARY KEY (uri, config_sha256)
 );
 CREATE INDEX IF NOT EXISTS recordings_output_dir ON recordings (output_dir);
@@ -102,6 +103,8 @@ class LedgerEntry:
         How many times processing was started.
     run_id, started_at, finished_at : str
         Batch run of the last attempt; ISO 8601 UTC times.
+    worker : str or None
+        Ray node id the last attempt runs or ran on; None with the local executor.
     """
 
     uri: str
@@ -119,6 +122,7 @@ class LedgerEntry:
     run_id: str
     started_at: str
     finished_at: str | None
+    worker: str | None
 
 
 class Ledger:
@@ -145,6 +149,9 @@ class Ledger:
             # FULL: a committed row survives power loss, not only a killed process.
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.executescript(_SCHEMA)
+            columns = {row["name"] for row in self._db.execute("PRAGMA table_info(recordings)")}
+            if "worker" not in columns:  # a ledger written before the worker column
+                self._db.execute("ALTER TABLE recordings ADD COLUMN worker TEXT")
         except (OSError, sqlite3.Error) as err:
             raise OutputError(f"{path}: cannot open the ledger ({err}); choose a writable --output") from None
 
@@ -192,17 +199,19 @@ class Ledger:
         mtime: float | None,
         output_dir: str,
         run_id: str,
+        worker: str | None = None,
     ) -> None:
-        """Record that processing of ``uri`` starts now (one more attempt)."""
+        """Record that processing of ``uri`` starts now (one more attempt), on Ray node ``worker``."""
         self._db.execute(
             """INSERT INTO recordings (uri, config_sha256, size, mtime, status, output_dir, attempts,
-                                       run_id, started_at)
-               VALUES (?, ?, ?, ?, 'running', ?, 1, ?, ?)
+                                       run_id, started_at, worker)
+               VALUES (?, ?, ?, ?, 'running', ?, 1, ?, ?, ?)
                ON CONFLICT (uri, config_sha256) DO UPDATE SET
                    size = excluded.size, mtime = excluded.mtime, status = 'running', error = NULL,
                    exit_code = NULL, output_dir = excluded.output_dir, attempts = attempts + 1,
-                   run_id = excluded.run_id, started_at = excluded.started_at, finished_at = NULL""",
-            (uri, config_hash, size, mtime, output_dir, run_id, utc_now()),
+                   run_id = excluded.run_id, started_at = excluded.started_at, finished_at = NULL,
+                   worker = excluded.worker""",
+            (uri, config_hash, size, mtime, output_dir, run_id, utc_now(), worker),
         )
 
     def mark_done(
@@ -213,8 +222,9 @@ class Ledger:
         content_sha256: str,
         timings: dict[str, float],
         models: tuple[ModelIdentity, ...],
+        worker: str | None = None,
     ) -> None:
-        """Record that ``uri``'s outputs are all written."""
+        """Record that ``uri``'s outputs are all written (``worker``: the Ray node id it ran on)."""
         models_json = json.dumps([dataclasses.asdict(m) for m in models])
         self._update(
             uri,
@@ -223,6 +233,7 @@ class Ledger:
             content_sha256=content_sha256,
             timings=json.dumps(timings, sort_keys=True),
             models=models_json,
+            worker=worker,
         )
 
     def mark_unchanged(self, uri: str, config_hash: str, *, size: int | None, mtime: float | None) -> None:
@@ -230,11 +241,24 @@ class Ledger:
         self._update(uri, config_hash, status="done", size=size, mtime=mtime)
 
     def mark_failed(
-        self, uri: str, config_hash: str, *, error: str, exit_code: int, content_sha256: str | None
+        self,
+        uri: str,
+        config_hash: str,
+        *,
+        error: str,
+        exit_code: int,
+        content_sha256: str | None,
+        worker: str | None = None,
     ) -> None:
-        """Record that processing ``uri`` failed; a rerun retries it."""
+        """Record that processing ``uri`` failed (on Ray node ``worker``); a rerun retries it."""
         self._update(
-            uri, config_hash, status="failed", error=error, exit_code=exit_code, content_sha256=content_sha256
+            uri,
+            config_hash,
+            status="failed",
+            error=error,
+            exit_code=exit_code,
+            content_sha256=content_sha256,
+            worker=worker,
         )
 
     # -- runs -------------------------------------------------------------------------
@@ -293,4 +317,5 @@ def _entry(row: sqlite3.Row) -> LedgerEntry:
         run_id=row["run_id"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        worker=row["worker"],
     )

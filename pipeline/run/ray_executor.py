@@ -8,8 +8,13 @@ at a time, and writes every output and ledger row itself as results come back:
 workers need to read the inputs and share the stage cache, but never the output
 folder or the ledger, and the ledger semantics are the local executor's.
 
-``ray_address`` (``--ray-address``) joins an existing cluster (``auto``, or
-``ray://HOST:10001`` through Ray Client); without it Ray starts on this machine.
+``ray_address`` (``--ray-address``) joins an existing cluster (``HOST:PORT``,
+``auto``, or ``ray://HOST:10001`` through Ray Client; see ``ray_cluster.join``);
+without it Ray starts on this machine. A cluster with no node that can host one
+worker is refused before any actor starts. Workers start without blocking each
+other; a worker that dies (its node lost, out of memory) hands its recording to
+another worker once (``MAX_TRIES``) and is replaced where the alive nodes have
+room; each outcome names the Ray node it ran on (the ledger's ``worker``).
 On this machine the workers share the driver's working directory; on a cluster,
 inputs must be URLs or paths every node can read, ``models_dir`` a path valid on
 the workers (the container image's), and ``cache_dir`` a folder they share for
@@ -18,43 +23,77 @@ crash-resume to reuse finished stages.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.errors import ConfigError, PipelineError, StageError
+from pipeline.core.errors import PipelineError, StageError
 from pipeline.run.batch import Outcome, Recorder, Task, analyse, load_processor
 from pipeline.run.options import RunOptions
 from pipeline.run.progress import SilentProgress
+from pipeline.run.ray_cluster import NodeResources, alive_nodes, check_fits, first_line, join, worker_slots
+from pipeline.run.threads import reserved_threads
 
 logger = logging.getLogger(__name__)
+
+MAX_TRIES = 2
+"""Workers one recording may be given in a run: a worker that dies (its node lost, out of
+memory) hands its recording to another once; a second death records it as failed."""
+
+WORKER_START_TIMEOUT_S = 900.0
+"""With no recording running, how long to wait for a worker to start and load its models, seconds."""
 
 
 class RecordingWorker:
     """A Ray actor's state: the models, loaded once when the actor starts.
 
+    It computes with as many threads as the CPUs it reserves (``pipeline.run.threads``).
     A model that cannot load is kept as the error and reported by ``ready`` so
     the driver can stop with the model's own message (exit code 3) instead of
     seeing every call fail with "actor died".
     """
 
     def __init__(self, options: RunOptions, cache_root: Path) -> None:
+        import ray
+
+        self.node_id: str = ray.get_runtime_context().get_node_id()
         self._error: PipelineError | None = None
+        threads = reserved_threads(options.config.batch.ray_num_cpus)
         try:
-            self._process = load_processor(options, cache_root)
+            self._process = load_processor(options, cache_root, cpu_threads=threads)
         except PipelineError as err:
             self._error = err
 
-    def ready(self) -> PipelineError | None:
-        """None once the models are loaded, else why they are not."""
-        return self._error
+    def ready(self) -> tuple[PipelineError | None, str]:
+        """(None once the models are loaded, else why they are not; the Ray node id it runs on)."""
+        return self._error, self.node_id
 
     def analyse(self, task: Task) -> Outcome:
-        """Analyse one recording with this worker's models."""
-        return analyse(task, self._process, SilentProgress())
+        """Analyse one recording with this worker's models; the outcome names this node."""
+        return dataclasses.replace(analyse(task, self._process, SilentProgress()), worker=self.node_id)
+
+
+@dataclass
+class _Workers:
+    """The batch's actors, by state: loading their models, idle, or running one task."""
+
+    # ready() ObjectRef -> actor; (actor, node id); analyse() ObjectRef -> (task, actor, node id)
+    starting: dict[Any, Any] = field(default_factory=dict)
+    idle: deque[tuple[Any, str]] = field(default_factory=deque)
+    running: dict[Any, tuple[Task, Any, str]] = field(default_factory=dict)
+    deaths_loading: int = 0
+
+    @property
+    def alive(self) -> int:
+        return len(self.starting) + len(self.idle) + len(self.running)
+
+    def actors(self) -> list[Any]:
+        busy = (actor for _, actor, _ in self.running.values())
+        return [*self.starting.values(), *(actor for actor, _ in self.idle), *busy]
 
 
 class RayExecutor:
@@ -87,7 +126,8 @@ class RayExecutor:
         ModelError
             A worker could not load the models.
         ConfigError
-            The cluster at ``ray_address`` cannot be reached.
+            The cluster at ``ray_address`` cannot be reached, or has no node with the
+            CPUs and GPUs one worker reserves.
         """
         if not tasks:
             return
@@ -101,19 +141,16 @@ class RayExecutor:
             ray_logger.propagate = True
         started_here = not ray.is_initialized()
         if started_here:
-            address = self.config.batch.ray_address
-            try:
-                ray.init(
-                    address=address,
-                    include_dashboard=False,
-                    log_to_driver=not self.json_logs,
-                    configure_logging=not self.json_logs,
-                )
-            except ConnectionError as err:
-                raise ConfigError(
-                    f"--ray-address {address}: cannot join the Ray cluster ({err}); "
-                    "check the address, or leave it out to run Ray on this machine"
-                ) from None
+            join(
+                ray,
+                self.config.batch.ray_address,
+                node_ip=self.config.batch.ray_node_ip,
+                include_dashboard=False,
+                # Ray's "Connecting to ..." lines only with -v, like ours.
+                logging_level=logging.getLogger().getEffectiveLevel(),
+                log_to_driver=not self.json_logs,
+                configure_logging=not self.json_logs,
+            )
         try:
             self._run(ray, tasks, recorder)
         finally:
@@ -121,9 +158,10 @@ class RayExecutor:
                 ray.shutdown()
 
     def _run(self, ray: Any, tasks: Sequence[Task], recorder: Recorder) -> None:
-        resources = ray.cluster_resources()
-        options = self._worker_options(resources)
-        count = min(len(tasks), self._worker_count(resources, options))
+        nodes = alive_nodes(ray)
+        options = self._worker_options(nodes)
+        check_fits(nodes, **options, address=self.config.batch.ray_address or "started on this machine")
+        count = min(len(tasks), self.config.batch.ray_workers or worker_slots(nodes, **options))
         logger.info(
             "Ray: %d workers, each with %s",
             count,
@@ -131,52 +169,113 @@ class RayExecutor:
             extra={"event": "ray_workers", "workers": count, **options},
         )
         actor_class = ray.remote(RecordingWorker).options(**options)
-        idle = deque(self._start_workers(ray, actor_class, count))
+        workers = _Workers()
+        for _ in range(count):
+            self._start_worker(actor_class, workers)
         queue = deque(tasks)
-        running: dict[Any, tuple[Task, Any]] = {}  # ObjectRef -> (task, actor)
-        while queue or running:
-            while queue and idle:
-                task, actor = queue.popleft(), idle.popleft()
-                recorder.started(task)
-                running[actor.analyse.remote(task)] = (task, actor)
-            (ref,), _ = ray.wait(list(running), num_returns=1)
-            task, actor = running.pop(ref)
-            try:
-                outcome = ray.get(ref)
-            except ray.exceptions.RayActorError as err:
-                # The worker process died (out of memory, segfault in a native library):
-                # this recording fails, a fresh worker takes the next one.
-                outcome = Outcome(
-                    "failed", error=f"Ray worker died: {_first_line(err)}", exit_code=StageError.exit_code
-                )
-                (actor,) = self._start_workers(ray, actor_class, 1)
-            except ray.exceptions.RayError as err:
-                outcome = Outcome("failed", error=f"Ray: {_first_line(err)}", exit_code=StageError.exit_code)
-            recorder.finished(task, outcome)
-            idle.append(actor)
+        tries: Counter[str] = Counter()
+        try:
+            while queue or workers.running:
+                while queue and workers.idle:
+                    task, (actor, node) = queue.popleft(), workers.idle.popleft()
+                    recorder.started(task, worker=node)
+                    tries[task.item.uri] += 1
+                    workers.running[actor.analyse.remote(task)] = (task, actor, node)
+                if not workers.running and not workers.starting:
+                    self._fail_all(queue, recorder, "no Ray worker is left to run it (see the errors above)")
+                    return
+                timeout = None if workers.running else WORKER_START_TIMEOUT_S
+                done, _ = ray.wait([*workers.running, *workers.starting], num_returns=1, timeout=timeout)
+                if not done:
+                    self._fail_all(
+                        queue,
+                        recorder,
+                        f"no Ray worker started within {WORKER_START_TIMEOUT_S:.0f} s; "
+                        "check `ray status` for free CPUs/GPUs",
+                    )
+                    return
+                if done[0] in workers.starting:
+                    self._worker_ready(ray, done[0], workers, actor_class, count)
+                else:
+                    self._task_done(ray, done[0], workers, actor_class, count, queue, tries, recorder)
+        finally:
+            for actor in workers.actors():
+                ray.kill(actor)
 
-    def _worker_options(self, resources: dict[str, float]) -> dict[str, float]:
+    def _worker_ready(self, ray: Any, ref: Any, workers: _Workers, actor_class: Any, count: int) -> None:
+        actor = workers.starting.pop(ref)
+        try:
+            error, node = ray.get(ref)
+        except ray.exceptions.RayError as err:
+            # Died while loading (its node lost, out of memory): replace it, a bounded number of times.
+            workers.deaths_loading += 1
+            logger.warning("a Ray worker died while loading the models: %s", first_line(err))
+            if workers.deaths_loading <= count:
+                self._replace(ray, workers, actor_class, count)
+            return
+        if error is not None:
+            raise error
+        workers.idle.append((actor, node))
+
+    def _task_done(
+        self,
+        ray: Any,
+        ref: Any,
+        workers: _Workers,
+        actor_class: Any,
+        count: int,
+        queue: deque[Task],
+        tries: Counter[str],
+        recorder: Recorder,
+    ) -> None:
+        task, actor, node = workers.running.pop(ref)
+        uri = task.item.uri
+        try:
+            outcome = ray.get(ref)
+        except ray.exceptions.RayActorError as err:
+            # The worker is gone: its node was lost, or its process died (out of memory,
+            # a native crash). Another worker takes the recording, up to MAX_TRIES in all.
+            self._replace(ray, workers, actor_class, count)
+            if tries[uri] < MAX_TRIES:
+                logger.warning("%s: worker on Ray node %s died (%s); retrying", uri, node, first_line(err))
+                queue.appendleft(task)
+                return
+            outcome = Outcome(
+                "failed",
+                error=f"{uri}: its Ray worker died {tries[uri]} times, last on node {node} "
+                f"({first_line(err)}); rerun the batch to retry it",
+                exit_code=StageError.exit_code,
+                worker=node,
+            )
+        except ray.exceptions.RayError as err:
+            error = f"{uri}: Ray: {first_line(err)}"
+            outcome = Outcome("failed", error=error, exit_code=StageError.exit_code, worker=node)
+            workers.idle.append((actor, node))
+        else:
+            workers.idle.append((actor, node))
+        recorder.finished(task, outcome)
+
+    def _replace(self, ray: Any, workers: _Workers, actor_class: Any, count: int) -> None:
+        """Start a worker in a dead one's place when the alive nodes have room for it."""
+        nodes = alive_nodes(ray)
+        options = self._worker_options(nodes)
+        if workers.alive < min(count, worker_slots(nodes, **options)):
+            self._start_worker(actor_class, workers)
+
+    def _start_worker(self, actor_class: Any, workers: _Workers) -> None:
+        # Not waited for here: each worker loads its models while the others already run.
+        actor = actor_class.remote(self.options, self.cache_root)
+        workers.starting[actor.ready.remote()] = actor
+
+    @staticmethod
+    def _fail_all(queue: deque[Task], recorder: Recorder, reason: str) -> None:
+        while queue:
+            task = queue.popleft()
+            recorder.started(task)
+            error = f"{task.item.uri}: {reason}"
+            recorder.finished(task, Outcome("failed", error=error, exit_code=StageError.exit_code))
+
+    def _worker_options(self, nodes: Sequence[NodeResources]) -> dict[str, float]:
         batch = self.config.batch
-        gpus = batch.ray_num_gpus if resources.get("GPU", 0) > 0 else 0.0
+        gpus = batch.ray_num_gpus if any(node.gpus > 0 for node in nodes) else 0.0
         return {"num_cpus": batch.ray_num_cpus, "num_gpus": gpus}
-
-    def _worker_count(self, resources: dict[str, float], options: dict[str, float]) -> int:
-        if self.config.batch.ray_workers is not None:
-            return self.config.batch.ray_workers
-        fits = [resources.get("CPU", 1) / options["num_cpus"]]
-        if options["num_gpus"]:
-            fits.append(resources.get("GPU", 0) / options["num_gpus"])
-        return max(1, math.floor(min(fits)))
-
-    def _start_workers(self, ray: Any, actor_class: Any, count: int) -> list[Any]:
-        actors = [actor_class.remote(self.options, self.cache_root) for _ in range(count)]
-        # The workers load their models in parallel; wait for all before dispatching.
-        for error in ray.get([actor.ready.remote() for actor in actors]):
-            if error is not None:
-                raise error
-        return actors
-
-
-def _first_line(err: Exception) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

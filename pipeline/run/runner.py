@@ -32,6 +32,7 @@ from pipeline.run.cache import StageCache
 from pipeline.run.options import RunOptions
 from pipeline.run.outputs import assign_output_names, check_output_folder, write_outputs
 from pipeline.run.progress import ProgressReporter, SilentProgress, TqdmProgress
+from pipeline.run.threads import limit_cpu_threads
 from pipeline.stages.align import AlignStage
 from pipeline.stages.base import RecordingState, Stage, check_order
 from pipeline.stages.diarization.stage import DiarizationStage
@@ -98,6 +99,10 @@ class Runner:
     ----------
     options
         The run's config and speaker naming.
+    cpu_threads
+        Threads every model computes with (a Ray worker's reserved CPUs, see
+        ``pipeline.run.threads``); None: ``asr.cpu_threads`` and the libraries' defaults.
+        Like ``asr.cpu_threads``, it changes how fast, not what: results keep the config as given.
 
     Raises
     ------
@@ -107,8 +112,12 @@ class Runner:
         A device was asked for that the model library cannot use.
     """
 
-    def __init__(self, options: RunOptions) -> None:
+    def __init__(self, options: RunOptions, *, cpu_threads: int | None = None) -> None:
         self.options = options
+        if cpu_threads is not None:
+            limit_cpu_threads(cpu_threads)
+            asr = options.config.asr.model_copy(update={"cpu_threads": cpu_threads})
+            options = replace(options, config=options.config.model_copy(update={"asr": asr}))
         self.stages = build_stages(options)
         # Before the models start their thread pools, in every process that analyses
         # (the CLI, eval's measured children, Ray workers): one heap behaviour, one peak.

@@ -113,3 +113,39 @@ def test_cronjob_arguments_are_a_valid_batch_command(cronjob):
     load_config(args.config)  # the named config exists and validates
     mounted = [m["mountPath"] for m in container["volumeMounts"]]
     assert any(str(args.output).startswith(m) for m in mounted), "outputs and ledger must persist"
+
+
+@pytest.fixture(scope="module")
+def rayjob() -> dict:
+    return yaml.safe_load((ROOT / "deploy" / "rayjob.yaml").read_text(encoding="utf-8"))
+
+
+def test_rayjob_runs_the_cronjobs_command_joining_its_cluster(rayjob, cronjob):
+    assert (rayjob["apiVersion"], rayjob["kind"]) == ("ray.io/v1", "RayJob")
+    program, *argv = shlex.split(rayjob["spec"]["entrypoint"])
+    assert program == "speechpipe"
+    (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert argv == [*container["args"], "--ray-address=auto"]
+    args = build_parser().parse_args(argv)
+    assert args.ray_address == "auto"
+    assert rayjob["spec"]["shutdownAfterJobFinishes"] is True
+
+
+def test_rayjob_pods_share_the_image_the_volume_and_the_worker_size(rayjob, cronjob):
+    cluster = rayjob["spec"]["rayClusterSpec"]
+    groups = [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]
+    image = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    output = build_parser().parse_args(shlex.split(rayjob["spec"]["entrypoint"])[1:]).output
+    for group in groups:
+        pod = group["template"]["spec"]
+        (container,) = pod["containers"]
+        assert container["image"] == image
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        # The driver writes outputs and ledger, every worker the stage cache beside them.
+        assert str(output) in mounts and mounts[str(output)] in {v["name"] for v in pod["volumes"]}
+    cloud = load_config("cloud")
+    for group in cluster["workerGroupSpecs"]:
+        assert float(group["rayStartParams"]["num-cpus"]) >= cloud.batch.ray_num_cpus
+        gpus = group["template"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"]
+        assert gpus >= cloud.batch.ray_num_gpus
+    assert cluster["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0"  # no worker on the head

@@ -50,6 +50,31 @@ def test_ledger_survives_reopening(tmp_path):
         assert [e.uri for e in ledger.entries()] == ["/a.wav"]
 
 
+def test_worker_is_the_ray_node_of_the_last_attempt(tmp_path):
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.mark_running("/a.wav", "cfg", size=3, mtime=1.5, output_dir="a", run_id="r1", worker="node-a")
+        assert ledger.get("/a.wav", "cfg").worker == "node-a"
+        ledger.mark_failed("/a.wav", "cfg", error="lost", exit_code=4, content_sha256=None, worker="node-a")
+        ledger.mark_running("/a.wav", "cfg", size=3, mtime=1.5, output_dir="a", run_id="r2")
+        assert ledger.get("/a.wav", "cfg").worker is None  # the local executor runs it now
+        ledger.mark_done("/a.wav", "cfg", content_sha256="f00", timings={}, models=(), worker="node-b")
+        assert ledger.get("/a.wav", "cfg").worker == "node-b"
+
+
+def test_a_ledger_from_before_the_worker_column_gains_it(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.mark_running("/a.wav", "cfg", size=3, mtime=1.5, output_dir="a", run_id="r1")
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE recordings DROP COLUMN worker")
+    db.commit()
+    db.close()
+    with Ledger(path) as ledger:
+        assert ledger.get("/a.wav", "cfg").worker is None
+        ledger.mark_done("/a.wav", "cfg", content_sha256="f00", timings={}, models=(), worker="node-a")
+        assert ledger.get("/a.wav", "cfg").worker == "node-a"
+
+
 def test_update_without_a_running_row_is_a_bug(tmp_path):
     with Ledger(tmp_path / "ledger.sqlite") as ledger, pytest.raises(KeyError, match="mark_running"):
         ledger.mark_done("/a.wav", "cfg", content_sha256="f00", timings={}, models=())
