@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline.core.errors import ConfigError
+from pipeline.core.errors import ConfigError, first_line
 from pipeline.core.languages import WHISPER_LANGUAGES
 from pipeline.core.locations import CONFIGS_DIR, default_models_dir
 
@@ -483,7 +483,7 @@ def load_config(
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: not valid YAML ({_first_line(err)}); fix the file") from None
+        raise ConfigError(f"{path}: not valid YAML ({first_line(err)}); fix the file") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config must be a YAML mapping of sections")
     sections = {name for name, field in Config.model_fields.items() if isinstance(field.default, BaseModel)}
@@ -512,7 +512,3 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any, path: Path) -> No
             raise ConfigError(f"{path}: {key} must be a section of keys, not {data[key]!r}; fix the file")
         data = data[key]
     data[leaf] = value
-
-
-def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

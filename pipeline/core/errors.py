@@ -57,3 +57,9 @@ def one_line(text: str) -> str:
     A file name may hold any of them; an error message must stay one line.
     """
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of ``err``'s message (libraries' run over many), else its type's name."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

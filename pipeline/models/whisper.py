@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.core.config import AsrConfig
-from pipeline.core.errors import ConfigError
+from pipeline.core.errors import ConfigError, first_line
 from pipeline.core.types import ModelIdentity
 from pipeline.io.audio import SAMPLE_RATE
 from pipeline.models.device import Device, resolve_ctranslate2_device
@@ -72,7 +72,7 @@ def load_whisper(config: AsrConfig, *, models_dir: Path | None = None) -> Loaded
         # (libcublas.so.12, cuDNN 9) on a machine that ships another CUDA.
         if device != "cuda":
             raise
-        reason = _first_line(err)
+        reason = first_line(err)
         if config.device == "cuda":
             raise ConfigError(
                 f"asr.device cuda: CTranslate2 cannot run on this GPU ({reason}); "
@@ -96,8 +96,3 @@ def _load(config: AsrConfig, path: Path, device: Device, identity: ModelIdentity
         )
         list(segments)
     return LoadedWhisper(model, batched, device, compute_type, identity)
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.core.errors import ConfigError
+from pipeline.core.errors import ConfigError, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -256,9 +256,3 @@ def check_fits(nodes: Sequence[NodeResources], num_cpus: float, num_gpus: float,
 
 def _count(value: float, unit: str) -> str:
     return f"{value:g} {unit}" + ("" if value == 1 else "s")
-
-
-def first_line(err: Exception) -> str:
-    """The first line of ``err``'s message (Ray's run over many), else its type's name."""
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

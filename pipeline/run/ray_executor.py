@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.errors import PipelineError, StageError
+from pipeline.core.errors import PipelineError, StageError, first_line
 from pipeline.run.batch import Outcome, Recorder, Task, analyse, load_processor
 from pipeline.run.options import RunOptions
 from pipeline.run.progress import SilentProgress
-from pipeline.run.ray_cluster import NodeResources, alive_nodes, check_fits, first_line, join, worker_slots
+from pipeline.run.ray_cluster import NodeResources, alive_nodes, check_fits, join, worker_slots
 from pipeline.run.threads import reserved_threads
 
 logger = logging.getLogger(__name__)
