@@ -6,6 +6,7 @@ import numpy as np
 
 from pipeline.core.config import ClusteringConfig
 from pipeline.stages.diarization.resegment import (
+    VoicesHeard,
     frame_levels,
     longest_runs,
     pause_frames,
@@ -19,6 +20,14 @@ DIM = 16
 STEP = 0.1  # seconds between frames
 RULES = ClusteringConfig()
 HEARD = np.ones(300, dtype=np.int8)  # one voice at a time everywhere
+
+
+def everyone(frames: int) -> VoicesHeard:
+    """The segmentation's local speakers sound like every voice in every frame."""
+    return lambda voices: np.ones((frames, len(voices)), dtype=bool)
+
+
+ANYONE = everyone(300)
 
 
 def voices(seed: int, count: int) -> np.ndarray:
@@ -59,7 +68,16 @@ def test_a_quiet_voice_hidden_in_the_main_label_becomes_its_own_speaker() -> Non
     vectors[asked] = noisy(rng, host, len(asked))
     frames = np.ones((300, 1), dtype=np.int8)
     regular, exclusive, found = resegment(
-        frames.copy(), frames.copy(), pieces, vectors, guest[None], RULES, heard=HEARD, step=STEP, max_new=1
+        frames.copy(),
+        frames.copy(),
+        pieces,
+        vectors,
+        guest[None],
+        RULES,
+        heard=HEARD,
+        voices_heard=ANYONE,
+        step=STEP,
+        max_new=1,
     )
     assert regular.shape[1] == exclusive.shape[1] == found.shape[0] == 2
     host_column = int(np.argmax(found @ host))
@@ -75,12 +93,30 @@ def test_no_new_speaker_when_the_count_is_fixed_or_the_outliers_are_not_one_voic
     vectors = noisy(rng, guest, 20)
     frames = np.ones((300, 1), dtype=np.int8)
     fixed = resegment(
-        frames.copy(), frames.copy(), pieces, vectors, guest[None], RULES, heard=HEARD, step=STEP, max_new=0
+        frames.copy(),
+        frames.copy(),
+        pieces,
+        vectors,
+        guest[None],
+        RULES,
+        heard=HEARD,
+        voices_heard=ANYONE,
+        step=STEP,
+        max_new=0,
     )
     assert fixed[1].shape[1] == 1
     vectors[[2, 7, 12, 17]] = np.array(others)  # four odd pieces, each a different voice: no speaker
     scattered = resegment(
-        frames.copy(), frames.copy(), pieces, vectors, guest[None], RULES, heard=HEARD, step=STEP, max_new=2
+        frames.copy(),
+        frames.copy(),
+        pieces,
+        vectors,
+        guest[None],
+        RULES,
+        heard=HEARD,
+        voices_heard=ANYONE,
+        step=STEP,
+        max_new=2,
     )
     assert scattered[1].shape[1] == 1
 
@@ -97,7 +133,16 @@ def test_a_piece_moves_only_by_the_margin_and_overlap_keeps_its_other_speaker() 
     regular[:] = exclusive
     regular[30:35, 1] = 1  # and b overlaps its first half in the overlap-aware view
     regular, exclusive, _ = resegment(
-        regular, exclusive, pieces, vectors, np.vstack([a, b]), RULES, heard=HEARD, step=STEP, max_new=0
+        regular,
+        exclusive,
+        pieces,
+        vectors,
+        np.vstack([a, b]),
+        RULES,
+        heard=HEARD,
+        voices_heard=ANYONE,
+        step=STEP,
+        max_new=0,
     )
     assert (exclusive[30:40, 1] == 1).all() and (exclusive[30:40, 0] == 0).all()
     assert (regular[30:40, 1] == 1).all() and (regular[:20, 0] == 1).all()
@@ -112,19 +157,51 @@ def test_overlap_the_segmentation_heard_gets_the_pieces_next_voice() -> None:
     exclusive[:10, 0] = exclusive[10:, 1] = 1
     heard = np.ones(20, dtype=np.int8)
     heard[6:10] = 2  # a murmur of b over the end of a's piece
-    regular, exclusive, _ = resegment(
+    regular, exclusive_after, _ = resegment(
         exclusive.copy(),
-        exclusive,
+        exclusive.copy(),
         pieces,
         vectors,
         np.vstack([a, b]),
         RULES,
         heard=heard,
+        voices_heard=everyone(20),
         step=STEP,
         max_new=0,
     )
     assert (regular[6:10] == 1).all() and (regular[:6, 1] == 0).all()
-    assert (exclusive.sum(axis=1) == 1).all()
+    assert (exclusive_after.sum(axis=1) == 1).all()
+
+
+def test_overlap_is_not_given_to_a_voice_no_local_speaker_sounds_like() -> None:
+    """Two voices heard at once, both local speakers sounding like a: a's voice heard twice, not b."""
+    rng = np.random.default_rng(5)
+    a, b = voices(0, 2)
+    pieces = [(0, 10), (10, 20)]
+    vectors = np.vstack([noisy(rng, a, 1), noisy(rng, b, 1)])
+    exclusive = np.zeros((20, 2), dtype=np.int8)
+    exclusive[:10, 0] = exclusive[10:, 1] = 1
+    heard = np.ones(20, dtype=np.int8)
+    heard[6:10] = 2
+
+    def only_a_heard_there(voices: np.ndarray) -> np.ndarray:
+        audible = np.ones((20, len(voices)), dtype=bool)
+        audible[:10, int(np.argmax(voices @ b))] = False
+        return audible
+
+    regular, _, _ = resegment(
+        exclusive.copy(),
+        exclusive.copy(),
+        pieces,
+        vectors,
+        np.vstack([a, b]),
+        RULES,
+        heard=heard,
+        voices_heard=only_a_heard_there,
+        step=STEP,
+        max_new=0,
+    )
+    assert (regular[:10, 0] == 1).all() and (regular[:10, 1] == 0).all()
 
 
 def test_pauses_are_quiet_against_the_nearby_peak_so_a_quiet_murmur_stays_speech() -> None:

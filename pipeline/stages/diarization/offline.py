@@ -42,6 +42,7 @@ from pipeline.stages.diarization.clustering import (
     unit,
 )
 from pipeline.stages.diarization.resegment import (
+    VoicesHeard,
     frame_levels,
     longest_runs,
     pause_frames,
@@ -199,7 +200,13 @@ class OfflineDiarization:
         if self.rules.resegment and centre.shape[0] > 0:
             room = 0 if num_speakers is not None else (max_speakers or 1_000) - centre.shape[0]
             found, alone_found, centre = self._resegment(
-                file["waveform"], regular, exclusive, centre, room, count.data[:, 0]
+                file["waveform"],
+                regular,
+                exclusive,
+                centre,
+                room,
+                count.data[:, 0],
+                local_voices(segmentations, embeddings, count.sliding_window),
             )
             regular, exclusive = (SlidingWindowFeature(f, count.sliding_window) for f in (found, alone_found))
         names = {k: f"SPEAKER_{k:02d}" for k in range(centre.shape[0])}
@@ -219,8 +226,12 @@ class OfflineDiarization:
         centre: np.ndarray,
         max_new: int,
         heard: np.ndarray,
+        voices_heard: VoicesHeard,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Speech re-embedded in pieces and relabelled, then its short utterances; ``heard``: voices a frame.
+        """Speech re-embedded in pieces and relabelled, then its short utterances.
+
+        ``heard``: voices the segmentation hears at once in each frame; ``voices_heard``: which
+        voices its local speakers sound like (see :func:`resegment`).
 
         Returns
         -------
@@ -243,6 +254,7 @@ class OfflineDiarization:
             centre,
             self.rules,
             heard=heard,
+            voices_heard=voices_heard,
             step=window.step,
             max_new=max(0, max_new),
         )
@@ -444,6 +456,51 @@ def link_to_neighbours(
                 if cover[s, t] >= max(min_agreement, best[s] + 1e-9):
                     best[s], links[c, s] = cover[s, t], (n, t)
     return links
+
+
+def local_voices(
+    segmentations: SlidingWindowFeature, embeddings: np.ndarray, frames: SlidingWindow
+) -> VoicesHeard:
+    """Which voices the segmentation's local speakers sound like, frame by frame.
+
+    Parameters
+    ----------
+    segmentations
+        Binary activity, shape ``(chunks, chunk frames, local speakers)``.
+    embeddings
+        Each local speaker's voice, shape ``(chunks, local speakers, dim)``; NaN rows
+        (too little speech alone) sound like no one.
+    frames
+        The recording's frames (the speaker count's sliding window).
+
+    Returns
+    -------
+    VoicesHeard
+        Given the voices ``(speakers, dim)``: ``(frames, speakers)`` bool, true where
+        some chunk has an active local speaker whose voice is nearest to that speaker's.
+    """
+    from pyannote.audio.core.inference import Inference
+    from pyannote.core import SlidingWindowFeature
+
+    known = ~np.isnan(embeddings[..., 0])
+    vectors = unit(np.nan_to_num(embeddings))
+
+    def voices_heard(voices: np.ndarray) -> np.ndarray:
+        nearest = np.where(known, (vectors @ voices.T).argmax(axis=-1), -1)
+        per_voice = np.stack(
+            [(segmentations.data * (nearest == j)[:, None, :]).max(axis=2) for j in range(len(voices))],
+            axis=2,
+        )
+        heard = Inference.aggregate(
+            SlidingWindowFeature(per_voice, segmentations.sliding_window),
+            frames,
+            hamming=False,
+            missing=0.0,
+            skip_average=False,
+        ).data
+        return heard > 0
+
+    return voices_heard
 
 
 def frame_seconds(segmentations: SlidingWindowFeature, frames: SlidingWindow) -> np.ndarray:

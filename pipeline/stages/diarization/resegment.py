@@ -19,7 +19,10 @@ is embedded on its own, and:
    keeps its other speaker);
 5. where the segmentation hears more voices at once than the overlap-aware view holds
    (a murmur over the guest's last words, heard before the host was found), the
-   piece's next most similar voices are added there;
+   piece's next most similar voices are added there, each only where one of the
+   segmentation's local speakers sounds like it (``voices_heard``): over hours of one
+   voice, the segmentation now and then hears that voice as two local speakers at once,
+   and the second must not become the host;
 6. a new speaker that ends up a ghost (``ghost_share``, ``ghost_turn``) is dropped
    and the relabelling redone without it.
 
@@ -34,6 +37,7 @@ Pure numpy/scipy on frame matrices; the embedding is the caller's (CAM++).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
@@ -50,6 +54,8 @@ _LEVEL_SPAN = 6.0  # seconds: a pause is quiet against the loudest frame within 
 _LEVEL_BLOCK = 20_000  # frames measured at once (bounded memory on hours of audio)
 
 Piece = tuple[int, int]
+VoicesHeard = Callable[[np.ndarray], np.ndarray]
+"""Given the voices ``(speakers, dim)``, whether each is heard in each frame, ``(frames, speakers)`` bool."""
 
 
 def speech_pieces(exclusive: np.ndarray, *, step: float, window: float) -> list[Piece]:
@@ -168,6 +174,7 @@ def resegment(
     rules: ClusteringConfig,
     *,
     heard: np.ndarray,
+    voices_heard: VoicesHeard,
     step: float,
     max_new: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -190,6 +197,8 @@ def resegment(
         ``threshold``, ``ghost_share``, ``ghost_turn``.
     heard
         Voices the segmentation hears at once in each frame, shape ``(frames,)``.
+    voices_heard
+        Which voices the segmentation's local speakers sound like, frame by frame (step 5).
     step
         Seconds between frames.
     max_new
@@ -212,7 +221,9 @@ def resegment(
     sure = np.array([b - a for a, b in pieces]) * step >= _SURE_PIECE
     new = _new_voices(vectors[sure], voices, rules)[: min(max_new, 1)]
     while True:
-        moved = _relabel(regular, exclusive, labels, pieces, vectors, np.vstack([voices, new]), rules, heard)
+        moved = _relabel(
+            regular, exclusive, labels, pieces, vectors, np.vstack([voices, new]), rules, heard, voices_heard
+        )
         added = moved[0][:, k:]
         gone = ghosts(
             np.r_[moved[0][:, :k].sum(), added.sum(axis=0)],
@@ -273,6 +284,7 @@ def _relabel(
     voices: np.ndarray,
     rules: ClusteringConfig,
     heard: np.ndarray,
+    voices_heard: VoicesHeard,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Steps 3-5: settle ``voices`` (a row per column, new ones last), move pieces, fill the overlap.
 
@@ -286,11 +298,12 @@ def _relabel(
     exclusive = np.hstack([exclusive, np.zeros((exclusive.shape[0], extra), exclusive.dtype)])
     similarity = vectors @ voices.T
     _move(regular, exclusive, pieces, labels, similarity, rules.resegment_margin)
+    audible = voices_heard(voices)
     for i, (a, b) in enumerate(pieces):
         wanted = np.minimum(heard[a:b], len(voices))
         short = np.flatnonzero(regular[a:b].sum(axis=1) < wanted)
         for f in a + short:
-            for j in np.argsort(-similarity[i]):
+            for j in np.flatnonzero(audible[f])[np.argsort(-similarity[i, audible[f]])]:
                 if regular[f].sum() >= wanted[f - a]:
                     break
                 regular[f, j] = 1
