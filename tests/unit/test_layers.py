@@ -11,7 +11,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pipeline"
 
-LAYERS = ("core", "io", "models", "stages", "report", "run", "evaluation", "cli")
+LAYERS = ("core", "io", "models", "stages", "report", "run", "cli")
 """Bottom to top: a module may import its own layer and the layers before it."""
 REPORT_MAY_IMPORT = {"core", "io", "report"}
 """Writers only read the result: the data types, and the atomic writes to put files down."""
@@ -29,6 +29,17 @@ def layer(module: str) -> str:
     """The layer of ``pipeline.<layer>...``; the package root (only ``__version__``) counts as core."""
     parts = module.split(".")
     return "core" if len(parts) == 1 else parts[1]
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """The first name of every module ``path`` imports (``evaluation`` for ``evaluation.music``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
 
 
 def imports(module: str) -> set[str]:
@@ -101,6 +112,12 @@ def test_every_module_sits_in_a_layer() -> None:
 
 def test_imports_run_only_down_the_layers() -> None:
     assert not (found := upward_imports(GRAPH)), "\n".join(found)
+
+
+def test_the_package_never_imports_the_evaluation() -> None:
+    """The evaluation lives in the checkout beside bench/, outside the wheel: the product cannot need it."""
+    found = [module for module, path in MODULES.items() if {"evaluation", "bench"} & top_level_imports(path)]
+    assert not found, f"modules importing the checkout's evaluation or bench: {found}"
 
 
 def test_writers_import_only_the_result_types_and_io() -> None:
