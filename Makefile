@@ -41,8 +41,8 @@ demo: $(STAMP) $(WHEEL_MODELS)
 
 test: $(STAMP) $(WHEEL_MODELS)
 	bash tests/setup_browser.sh
-	$(BIN)/ruff check pipeline tests bench samples
-	$(BIN)/ruff format --check --quiet pipeline tests bench samples
+	$(BIN)/ruff check pipeline evaluation tests bench samples
+	$(BIN)/ruff format --check --quiet pipeline evaluation tests bench samples
 	$(BIN)/python -m pytest -q
 
 # The figures the issues' targets name, sized to finish within 10 minutes on 2 cores. The
@@ -68,8 +68,8 @@ bench-full: $(STAMP) $(WHEEL_MODELS)
 	$(BIN)/python bench/ray_cluster_throughput.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check pipeline tests bench samples
-	$(BIN)/mypy pipeline
+	$(BIN)/ruff check pipeline evaluation tests bench samples
+	$(BIN)/mypy pipeline evaluation
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache
