@@ -64,6 +64,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the evaluation package beside bench/
 
 if TYPE_CHECKING:
+    from evaluation.diarization import DiarizationScore
     from evaluation.minority import MinorityScore
     from evaluation.quiet_host import QuietHostInterview
 
@@ -118,14 +119,21 @@ class Outcome:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     duration: float = 0.0
-    der: dict[float, float] = field(default_factory=dict)
-    jer: dict[float, float] = field(default_factory=dict)
-    der_components: dict[float, dict[str, float]] = field(default_factory=dict)
-    jer_components: dict[float, dict[str, float]] = field(default_factory=dict)
+    scores: dict[float, DiarizationScore] = field(default_factory=dict)  # by collar
     share_error: float | None = None
     monologue_share: float | None = None
     backchannels_to_host: float | None = None
     minority: MinorityScore | None = None
+
+    @property
+    def der(self) -> dict[float, float]:
+        """DER by collar (empty without reference turns)."""
+        return {collar: score.der for collar, score in self.scores.items()}
+
+    @property
+    def jer(self) -> dict[float, float]:
+        """JER by collar (empty without reference turns)."""
+        return {collar: score.jer for collar, score in self.scores.items()}
 
 
 def cases(
@@ -227,9 +235,7 @@ def score(case: Case, system: str, regular: tuple, exclusive: tuple, duration: f
         return outcome
     whole = ((0.0, duration),)
     for s in score_diarization(case.turns, regular, uem=whole):
-        outcome.der[s.collar], outcome.jer[s.collar] = s.der, s.jer
-        outcome.der_components[s.collar] = s.der_components
-        outcome.jer_components[s.collar] = s.jer_components
+        outcome.scores[s.collar] = s
     metrics = MetricsConfig()
     mapping = optimal_mapping(case.turns, regular, uem=whole)
     expected = reference_stats(case.turns, duration=duration, config=metrics)
@@ -363,7 +369,7 @@ def _print_row(o: Outcome) -> None:
 
 def summary(outcomes: list[Outcome]) -> dict:
     """Per system and group: DER/JER pooled from summed components, count error, share error, RTF."""
-    from evaluation.diarization import DiarizationScore, pooled_rates
+    from evaluation.diarization import pooled_rates
 
     out: dict = {}
     for system in dict.fromkeys(o.system for o in outcomes):
@@ -377,18 +383,9 @@ def summary(outcomes: list[Outcome]) -> dict:
                 "speaker_count_error": float(np.mean([abs(o.found - o.case.true_speakers) for o in rows])),
                 "right_count": sum(o.found == o.case.true_speakers for o in rows),
             }
-            scored = [o for o in rows if o.der]
+            scored = [o for o in rows if o.scores]
             for collar in (0.0, 0.5) if scored else ():
-                der, jer = pooled_rates(
-                    DiarizationScore(
-                        collar,
-                        o.der[collar],
-                        o.jer[collar],
-                        o.der_components[collar],
-                        o.jer_components[collar],
-                    )
-                    for o in scored
-                )
+                der, jer = pooled_rates(o.scores[collar] for o in scored)
                 entry[f"der_pooled_collar_{collar:g}"] = der
                 entry[f"jer_pooled_collar_{collar:g}"] = jer
             entry.update(_minority_summary(rows))
