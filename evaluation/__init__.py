@@ -23,5 +23,5 @@ arguments. Modules, one job each:
 - ``resources``: run a measurement in its own child process, with its peak RSS;
 - ``harness``: the whole evaluation, scored and compared;
 - ``results``: the one results writer (JSON for every bench, and the evaluation's Markdown tables);
-- ``cli``: ``python -m evaluation``, the harness from the command line.
+- ``command``: ``python -m evaluation``, the harness from the command line.
 """

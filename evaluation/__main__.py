@@ -1,7 +1,7 @@
-"""``python -m evaluation``: the evaluation harness (see ``evaluation.cli``)."""
+"""``python -m evaluation``: the evaluation harness (see ``evaluation.command``)."""
 
 import sys
 
-from evaluation.cli import main
+from evaluation.command import main
 
 sys.exit(main())

@@ -143,7 +143,7 @@ def interview(folder: Path, *, shared_data: Path, minutes: float = 6.0, seed: in
     if guest is None:
         raise FileNotFoundError(
             f"{shared_data / 'singlespeaker' / VOICES[INTERVIEW_GUEST][0]}: the interview's guest; "
-            "give the folder of the real clips"
+            "not found: give the folder of the real clips that holds it"
         )
     if host is None:
         raise FileNotFoundError("pyannote.audio's sample.wav (the interview's host) not found: install it")
