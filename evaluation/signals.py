@@ -214,16 +214,24 @@ def reencode(x: np.ndarray, codec: Codec, *, bitrate: int = 64_000) -> np.ndarra
         y = np.concatenate(
             [o.to_ndarray().reshape(-1) for f in inp.decode(audio=0) for o in resampler.resample(f)]
         )
-    lag = _best_lag(x, y, max_lag=4096)
-    y = y[lag:] if lag >= 0 else np.concatenate([np.zeros(-lag, np.float32), y])
-    y = np.concatenate([y, np.zeros(max(0, x.size - y.size), np.float32)])[: x.size]
-    return y.astype(np.float32)
+    return aligned(x, y, max_lag=4096, window=20 * SAMPLE_RATE)
 
 
-def _best_lag(x: np.ndarray, y: np.ndarray, *, max_lag: int) -> int:
-    """Lag (samples) with ``y[lag + i] ~ x[i]``, searched in ``[-max_lag, max_lag]``."""
-    n = min(x.size, y.size, 20 * SAMPLE_RATE)
+def aligned(x: np.ndarray, y: np.ndarray, *, max_lag: int, window: int | None = None) -> np.ndarray:
+    """``y`` (a codec's output) shifted back onto ``x``, its input, and cut or padded to ``x.size``.
+
+    The lag, searched in ``[-max_lag, max_lag]`` samples, is the one whose cross-correlation
+    of the first ``window`` samples (all when None) is highest: ``y[lag + i] ~ x[i]``.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``x.shape``, float32.
+    """
+    n = min(x.size, y.size) if window is None else min(x.size, y.size, window)
     size = 1 << int(np.ceil(np.log2(2 * n)))
     corr = np.fft.irfft(np.fft.rfft(y[:n], size) * np.conj(np.fft.rfft(x[:n], size)), size)
     lags = np.r_[np.arange(0, max_lag + 1), np.arange(-max_lag, 0)]
-    return int(lags[np.argmax(corr[lags])])
+    lag = int(lags[np.argmax(corr[lags])])
+    y = y[lag:] if lag >= 0 else np.concatenate([np.zeros(-lag, np.float32), y])
+    return np.concatenate([y, np.zeros(max(0, x.size - y.size), np.float32)])[: x.size].astype(np.float32)

@@ -11,6 +11,7 @@ import io
 import numpy as np
 from scipy.signal import butter, resample_poly, sosfiltfilt
 
+from evaluation.signals import aligned
 from pipeline.io.audio import SAMPLE_RATE
 
 
@@ -94,18 +95,7 @@ def amr_nb_round_trip(x8: np.ndarray, *, bitrate: int = 12_200) -> np.ndarray:
         decoded = np.concatenate([f.to_ndarray().reshape(-1) for f in inp.decode(audio=0)])
     # The decoder gives float samples today; 16-bit ones are scaled to the same full scale.
     y = decoded / 32768.0 if decoded.dtype.kind == "i" else decoded
-    return _aligned(x8, y.astype(np.float32), max_lag=800)
-
-
-def _aligned(x: np.ndarray, y: np.ndarray, *, max_lag: int) -> np.ndarray:
-    """``y`` shifted by the lag (up to ``max_lag`` samples) that best matches ``x``, cut to ``x.size``."""
-    n = min(x.size, y.size)
-    size = 1 << int(np.ceil(np.log2(2 * n)))
-    corr = np.fft.irfft(np.fft.rfft(y[:n], size) * np.conj(np.fft.rfft(x[:n], size)), size)
-    lags = np.r_[np.arange(0, max_lag + 1), np.arange(-max_lag, 0)]
-    lag = int(lags[np.argmax(corr[lags])])
-    y = y[lag:] if lag >= 0 else np.concatenate([np.zeros(-lag, np.float32), y])
-    return np.concatenate([y, np.zeros(max(0, x.size - y.size), np.float32)])[: x.size].astype(np.float32)
+    return aligned(x8, y.astype(np.float32), max_lag=800)
 
 
 def telephone(x: np.ndarray, *, amr_bitrate: int | None = None) -> np.ndarray:

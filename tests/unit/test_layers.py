@@ -128,10 +128,13 @@ def test_no_import_cycles() -> None:
     assert (cycle := find_cycle(GRAPH)) is None, "import cycle: " + " -> ".join(cycle or ())
 
 
-def test_the_checks_catch_what_they_forbid() -> None:
+def test_the_checks_catch_what_they_forbid(tmp_path: Path) -> None:
     def plus(source: str, target: str) -> Graph:
         return {**GRAPH, source: GRAPH[source] | {target}}
 
     assert upward_imports(plus("pipeline.core.types", "pipeline.run.runner"))
     assert writers_reaching_out(plus("pipeline.report.html", "pipeline.stages.metrics.floor"))
     assert find_cycle(plus("pipeline.core.types", "pipeline.core.validate")) is not None
+    inside = tmp_path / "module.py"
+    inside.write_text("def f():\n    from evaluation.music import FRAME\n    import bench.holdmusic\n")
+    assert top_level_imports(inside) == {"evaluation", "bench"}
