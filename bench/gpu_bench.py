@@ -308,6 +308,8 @@ def facts() -> dict[str, Any]:
 
 
 def main() -> int:
+    from evaluation.results import write_json
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -349,7 +351,7 @@ def main() -> int:
 
     def save(rows: list[dict[str, Any]]) -> None:  # after each stage: a run cut short keeps what it measured
         report["rows"] += rows
-        (args.out / "gpu_bench.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+        write_json(args.out / "gpu_bench.json", report)
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

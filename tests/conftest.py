@@ -10,6 +10,7 @@ import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+VOICE_BANK = REPO / "bench" / "voices"
 
 
 def pyannote_sample_dir() -> Path:
@@ -25,6 +26,24 @@ def pyannote_sample_dir() -> Path:
 def sample_wav() -> Path:
     """pyannote's 30 s two-speaker telephone sample (16 kHz)."""
     return pyannote_sample_dir() / "sample.wav"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real-audio folder beside the checkout, present or not: the generators skip what is absent."""
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def voice_bank() -> Path:
+    """The LibriSpeech voice bank of the quiet-host interviews (``bench/voices``)."""
+    return VOICE_BANK
+
+
+@pytest.fixture(scope="session")
+def derived_references() -> Path:
+    """The derived RTTMs of the real conversations (``bench/references``)."""
+    return REPO / "bench" / "references"
 
 
 @pytest.fixture(scope="session")

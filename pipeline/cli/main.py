@@ -1,6 +1,6 @@
 """The ``speechpipe`` command: parse flags, call the subcommand, map errors to exit codes.
 
-Each subcommand lives in its own module (``run``, ``batch``, ``models``, ``eval``,
+Each subcommand lives in its own module (``run``, ``batch``, ``models``,
 ``doctor``); ``run`` and ``batch`` parse their shared flags into one ``RunOptions``
 (``options.py``). Exit codes: 0 success, 1 some recordings of a batch failed, 2 bad
 input or usage, 3 model missing or corrupt, 4 a stage failed, 5 output not writable,
@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from pipeline import __version__
 from pipeline.cli.batch import add_batch_parser
 from pipeline.cli.doctor import add_doctor_parser
-from pipeline.cli.eval import add_eval_parser
 from pipeline.cli.models import add_models_parser
 from pipeline.cli.options import EPILOG
 from pipeline.cli.run import add_run_parser
@@ -39,7 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(commands)
     add_batch_parser(commands)
     add_models_parser(commands)
-    add_eval_parser(commands)
     add_doctor_parser(commands)
     return parser
 

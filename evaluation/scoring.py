@@ -12,20 +12,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
-from pipeline.core.config import MetricsConfig
-from pipeline.evaluation.diarization import (
+from evaluation.diarization import (
     COLLARS,
     DiarizationScore,
     optimal_mapping,
     pooled_rates,
     score_diarization,
 )
-from pipeline.evaluation.minority import MinorityScore, minority_score
-from pipeline.evaluation.music import MusicCounts, music_counts
-from pipeline.evaluation.references import Reference
-from pipeline.evaluation.speakers import SpeakerErrors, reference_stats, speaker_errors
-from pipeline.evaluation.systems import SystemOutput
-from pipeline.evaluation.transcript import WordErrors, scored_text, word_errors, words_inside
+from evaluation.minority import MinorityScore, minority_score
+from evaluation.music import MusicCounts, music_counts
+from evaluation.references import Reference
+from evaluation.speakers import SpeakerErrors, reference_stats, speaker_errors
+from evaluation.systems import SystemOutput
+from evaluation.transcript import WordErrors, scored_text, word_errors, words_inside
+from pipeline.core.config import MetricsConfig
 
 logger = logging.getLogger(__name__)
 

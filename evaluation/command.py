@@ -1,4 +1,9 @@
-"""``speechpipe eval``: the evaluation harness from the command line."""
+"""``python -m evaluation``: the evaluation harness from the command line, run from the checkout's root.
+
+Measures the pipeline against the baselines (``make bench``). The real clips and the
+derived references are read from folders given by flag; their defaults are the
+checkout's: ``../shared/data`` beside it and ``bench/references`` in it.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,21 @@ import argparse
 import logging
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline.core.errors import ConfigError
+from pipeline.core.errors import ConfigError, one_line
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_OUTPUT = Path("bench") / "results"
+REPO = Path(__file__).resolve().parents[1]
+"""The checkout this command belongs to."""
 
 
-def add_eval_parser(commands: argparse._SubParsersAction) -> None:
-    """Register the ``eval`` subcommand on ``speechpipe``'s subparsers."""
-    parser = commands.add_parser(
-        "eval",
-        help="measure accuracy, speed and memory against the baselines",
+def build_parser() -> argparse.ArgumentParser:
+    """The evaluation command's argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation",
         description="Build seeded live-room recordings (hold music, real speech, mp3/AAC) with exact "
         "ground truth, take the real recordings as they are, and run the pipeline, the pipeline "
         "with the music filter off, and plain faster-whisper on them: DER/JER, WER, hold-music "
@@ -31,9 +37,24 @@ def add_eval_parser(commands: argparse._SubParsersAction) -> None:
         "-o",
         "--output",
         type=Path,
-        default=DEFAULT_OUTPUT,
+        default=REPO / "bench" / "results",
         metavar="OUT",
-        help="results folder (default: %(default)s, from the checkout's root as make bench runs it)",
+        help="results folder (default: the checkout's bench/results)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=REPO.parent / "shared" / "data",
+        metavar="DIR",
+        help="folder of the real clips: singlespeaker/, multispeaker/, music/, noise/, conversations/ "
+        "(default: ../shared/data beside the checkout)",
+    )
+    parser.add_argument(
+        "--references",
+        type=Path,
+        default=REPO / "bench" / "references",
+        metavar="DIR",
+        help="derived RTTMs of the real conversations (default: the checkout's bench/references)",
     )
     parser.add_argument(
         "--quick",
@@ -76,14 +97,28 @@ def add_eval_parser(commands: argparse._SubParsersAction) -> None:
         help="keep the generated recordings here (default: a temporary folder, removed)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
-    parser.set_defaults(handler=_eval_command)
+    return parser
 
 
-def _eval_command(args: argparse.Namespace) -> int:
-    # The harness brings numpy, scipy, jiwer and the whole pipeline: imported once the
-    # command runs, so that `speechpipe --help` answers at once.
-    from pipeline.evaluation.harness import Plan, evaluate
-    from pipeline.evaluation.report import write_results
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the evaluation; returns the exit code (2: bad flags)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return _evaluate(args)
+    except ConfigError as err:
+        print(f"evaluation: error: {one_line(str(err))}", file=sys.stderr)
+        return err.exit_code
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    # The harness brings numpy, scipy, jiwer and the whole pipeline: imported once the flags are read.
+    from evaluation.harness import Inputs, Plan, evaluate
+    from evaluation.results import write_results
 
     minutes = _minutes("--scaling", args.scaling)
     talk = _minutes("--talk", args.talk)
@@ -104,11 +139,12 @@ def _eval_command(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"eval: {message}", file=sys.stderr, flush=True)
 
+    inputs = Inputs(data=args.data, references=args.references, repo=REPO)
     if args.work is not None:
-        results = evaluate(plan, work=args.work, progress=progress)
+        results = evaluate(plan, inputs=inputs, work=args.work, progress=progress)
     else:
         with tempfile.TemporaryDirectory(prefix="speechpipe-eval-") as work:
-            results = evaluate(plan, work=Path(work), progress=progress)
+            results = evaluate(plan, inputs=inputs, work=Path(work), progress=progress)
     json_path, md_path = write_results(results, args.output)
     print(f"eval: wrote {json_path} and {md_path} in {results['total_seconds']:.0f} s", file=sys.stderr)
     return 0

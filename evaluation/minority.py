@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from evaluation.diarization import optimal_mapping
 from pipeline.core.types import Turn
-from pipeline.evaluation.diarization import optimal_mapping
 
 Span = tuple[float, float]
 

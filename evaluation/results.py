@@ -1,4 +1,8 @@
-"""Evaluation results on disk: ``eval.json`` (everything) and ``README.md`` (the tables)."""
+"""Bench results on disk, the one writer: JSON for every bench, and the evaluation's Markdown tables.
+
+``write_json`` puts down any bench's figures (``bench/results/*.json``); ``write_results``
+the evaluation's ``eval.json`` (everything) and ``README.md`` (the tables).
+"""
 
 from __future__ import annotations
 
@@ -36,11 +40,16 @@ _FIGURES: tuple[tuple[str, str, str], ...] = (
 _SYSTEM_LABELS = {"ours": "ours", "keep-music": "filter off", "plain-whisper": "plain faster-whisper"}
 
 
+def write_json(path: Path, results: Mapping[str, Any]) -> Path:
+    """Write ``results`` to ``path`` as indented JSON, atomically (folders made); returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(results, indent=1, default=str) + "\n")
+    return path
+
+
 def write_results(results: Mapping[str, Any], folder: Path) -> tuple[Path, Path]:
     """Write ``folder/eval.json`` and ``folder/README.md`` atomically; returns both paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = folder / "eval.json", folder / "README.md"
-    atomic_write_text(json_path, json.dumps(results, indent=1, default=str) + "\n")
+    json_path, md_path = write_json(folder / "eval.json", results), folder / "README.md"
     atomic_write_text(md_path, markdown(results))
     return json_path, md_path
 
@@ -51,7 +60,7 @@ def markdown(results: Mapping[str, Any]) -> str:
     lines = [
         "# Evaluation: speechpipe vs the baselines",
         "",
-        f"Written by `speechpipe eval` on {results['created']} ({machine['cpus']} CPUs, "
+        f"Written by `python -m evaluation` on {results['created']} ({machine['cpus']} CPUs, "
         f"{machine['platform']}, load average {_load(machine['load_average_before'])} before, "
         f"{_load(machine['load_average_after'])} after; total {results['total_seconds']:.0f} s). "
         "Raw numbers: [`eval.json`](eval.json).",
@@ -224,12 +233,12 @@ _NOTES = """\
   pyannote's sample (2 speakers, transcript), a real multi-speaker clip from `shared/data`
   (3-6 speakers, RTTM), a music break, silence, the sample again 6 % faster over a music bed
   10-20 dB under it (speech over music: must be kept), the whole room through mp3 or AAC
-  (`pipeline/evaluation/recordings.py`, built from `pipeline/evaluation/scenarios.py` parts, seed {seed}).
+  (`evaluation/recordings.py`, built from `evaluation/scenarios.py` parts, seed {seed}).
 - Calls: two real voices from `shared/data/singlespeaker` (LibriSpeech, CMU ARCTIC, OSR,
   VCTK) taking turns of 1-3 sentences with gaps of -0.3 to 1 s and backchannels; odd calls
   through a telephone channel (300-3400 Hz, 8 kHz, G.711 mu-law, some AMR-NB). Interview: a
   reader's monologue with another voice's short phrases and murmurs, 3.5-4.5 % of the talk
-  (`pipeline/evaluation/conversations.py`).
+  (`evaluation/conversations.py`, `evaluation/interview.py`).
 - Real recordings as they are: pyannote's sample (`sample.rttm`, `sample.stm`), the
   `shared/data/multispeaker` clips with source RTTMs, and the two real two-party
   conversations of `shared/data/conversations` with derived references (`bench/references/`).

@@ -19,15 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from evaluation.conversations import conversation_references, long_talk, phone_calls
+from evaluation.diarization import COLLARS, hourly_confusion, score_diarization
+from evaluation.interview import interview
+from evaluation.music import music_counts
+from evaluation.recordings import live_room, long_reference, write_warmup_clip
+from evaluation.references import Reference, real_references
+from evaluation.resources import floor_mb, measure, start_fork_server
+from evaluation.scoring import RecordingScore, ratios, score_output, summarise
+from evaluation.systems import SYSTEMS, SystemRun, run_system
 from pipeline.core.config import load_config
-from pipeline.evaluation.conversations import conversation_references, interview, long_talk, phone_calls
-from pipeline.evaluation.diarization import COLLARS, hourly_confusion, score_diarization
-from pipeline.evaluation.music import music_counts
-from pipeline.evaluation.recordings import live_room, long_reference, write_warmup_clip
-from pipeline.evaluation.references import Reference, real_references
-from pipeline.evaluation.resources import floor_mb, measure, start_fork_server
-from pipeline.evaluation.scoring import RecordingScore, ratios, score_output, summarise
-from pipeline.evaluation.systems import SYSTEMS, SystemRun, run_system
 
 logger = logging.getLogger(__name__)
 
@@ -80,13 +81,36 @@ class Plan:
     config: str = "default"
 
 
-def evaluate(plan: Plan, *, work: Path, progress: Callable[[str], None] = logger.info) -> dict[str, Any]:
-    """Run ``plan``; returns the results as a JSON-able dict (see ``report.write_results``).
+@dataclass(frozen=True)
+class Inputs:
+    """Where the evaluation reads its real material, and which checkout it measures.
+
+    Attributes
+    ----------
+    data : Path
+        Real clips: ``singlespeaker/``, ``multispeaker/``, ``music/``, ``noise/``, ``conversations/``.
+    references : Path
+        Derived RTTMs of the real conversations (the checkout's ``bench/references``).
+    repo : Path or None
+        The git checkout whose commit is recorded with the results; None records none.
+    """
+
+    data: Path
+    references: Path
+    repo: Path | None = None
+
+
+def evaluate(
+    plan: Plan, *, inputs: Inputs, work: Path, progress: Callable[[str], None] = logger.info
+) -> dict[str, Any]:
+    """Run ``plan``; returns the results as a JSON-able dict (see ``results.write_results``).
 
     Parameters
     ----------
     plan
         What to run.
+    inputs
+        Real material and the checkout measured.
     work
         Folder for the generated recordings (FLAC); long ones are deleted once measured.
     progress
@@ -97,7 +121,7 @@ def evaluate(plan: Plan, *, work: Path, progress: Callable[[str], None] = logger
     load_before = os.getloadavg()
     floor = floor_mb()
     progress("building recordings")
-    references = measure(_build_set, plan, work).value
+    references = measure(_build_set, plan, inputs, work).value
     warmup = None if plan.quick else measure(write_warmup_clip, work).value
     runs: dict[str, dict[str, Any]] = {}
     scores: list[RecordingScore] = []
@@ -118,12 +142,12 @@ def evaluate(plan: Plan, *, work: Path, progress: Callable[[str], None] = logger
         }
         scores.extend(score_output(by_name[o.name], o, metrics=metrics) for o in run.outputs)
     summary, compared = _compare(scores, kinds=sorted({r.kind for r in references}))
-    scaling = [] if plan.quick else _scaling(plan, work, warmup, progress)
-    talk_scaling = [] if plan.quick else _talk_scaling(plan, work, warmup, progress)
+    scaling = [] if plan.quick else _scaling(plan, inputs, work, warmup, progress)
+    talk_scaling = [] if plan.quick else _talk_scaling(plan, inputs, work, warmup, progress)
     return {
         "schema": SCHEMA,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "code": code_provenance(),
+        "code": code_provenance(inputs.repo),
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
@@ -149,9 +173,14 @@ def evaluate(plan: Plan, *, work: Path, progress: Callable[[str], None] = logger
     }
 
 
-def code_provenance() -> dict[str, Any]:
-    """The commit measured, and uncommitted code changes (then the numbers are not the commit's)."""
-    repo = Path(__file__).resolve().parents[2]
+def code_provenance(repo: Path | None) -> dict[str, Any]:
+    """The commit of the checkout ``repo`` measured, and its uncommitted code changes.
+
+    With uncommitted changes the numbers are not the commit's. ``repo`` None (or not a git
+    checkout): no commit.
+    """
+    if repo is None:
+        return {"commit": None, "uncommitted": []}
     try:
         head = subprocess.run(
             ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
@@ -170,17 +199,25 @@ def code_provenance() -> dict[str, Any]:
     }
 
 
-def _build_set(plan: Plan, work: Path) -> list[Reference]:
+def _build_set(plan: Plan, inputs: Inputs, work: Path) -> list[Reference]:
+    data = inputs.data
     if plan.quick:
-        return [live_room(0, work, seed=plan.seed, short=True)]
-    rooms = [live_room(i, work, seed=plan.seed) for i in range(plan.rooms)]
-    talks = phone_calls(work, seed=plan.seed, count=plan.calls)
+        return [live_room(0, work, data=data, seed=plan.seed, short=True)]
+    rooms = [live_room(i, work, data=data, seed=plan.seed) for i in range(plan.rooms)]
+    talks = phone_calls(work, shared_data=data, seed=plan.seed, count=plan.calls)
     if plan.interview_minutes > 0:
         try:
-            talks.append(interview(work, minutes=plan.interview_minutes, seed=plan.seed).reference)
+            talks.append(
+                interview(work, shared_data=data, minutes=plan.interview_minutes, seed=plan.seed).reference
+            )
         except FileNotFoundError as err:
             logger.info("interview skipped: %s", err)
-    real = real_references() + conversation_references() if plan.real else []
+    real = (
+        real_references(shared_data=data)
+        + conversation_references(shared_data=data, references_dir=inputs.references)
+        if plan.real
+        else []
+    )
     return rooms + talks + real
 
 
@@ -195,12 +232,14 @@ def _compare(scores: Sequence[RecordingScore], *, kinds: Sequence[str]) -> tuple
     return summary, compared
 
 
-def _scaling(plan: Plan, work: Path, warmup: Path | None, progress: Callable[[str], None]) -> list[dict]:
+def _scaling(
+    plan: Plan, inputs: Inputs, work: Path, warmup: Path | None, progress: Callable[[str], None]
+) -> list[dict]:
     rows = []
     for minutes in plan.scaling_minutes:
         progress(f"scaling: {minutes:g} minutes")
         reference = measure(
-            long_reference, minutes, work, seed=plan.seed, loop_fraction=plan.loop_fraction
+            long_reference, minutes, work, data=inputs.data, seed=plan.seed, loop_fraction=plan.loop_fraction
         ).value
         measured = measure(
             run_system, "ours", [(reference.name, reference.path)], config_name=plan.config, warmup=warmup
@@ -227,13 +266,20 @@ def _scaling(plan: Plan, work: Path, warmup: Path | None, progress: Callable[[st
     return rows
 
 
-def _talk_scaling(plan: Plan, work: Path, warmup: Path | None, progress: Callable[[str], None]) -> list[dict]:
+def _talk_scaling(
+    plan: Plan, inputs: Inputs, work: Path, warmup: Path | None, progress: Callable[[str], None]
+) -> list[dict]:
     """Long two-person talk after a hold loop: speed, memory, speakers found and their stability."""
     rows = []
     for minutes in plan.talk_minutes:
         progress(f"long talk: {plan.talk_hold_minutes:g} min hold + {minutes:g} min talk")
         reference = measure(
-            long_talk, work, talk_minutes=minutes, hold_minutes=plan.talk_hold_minutes, seed=plan.seed
+            long_talk,
+            work,
+            talk_minutes=minutes,
+            hold_minutes=plan.talk_hold_minutes,
+            shared_data=inputs.data,
+            seed=plan.seed,
         ).value
         if reference is None:
             logger.info("long talk skipped: its voices or hold track are not in the shared data")

@@ -1,6 +1,6 @@
 """Hold music, scored: frame F1 of the stripped regions and speech lost to them.
 
-Frames are 10 ms, as in ``bench/holdmusic.py`` and issue 3's targets. Music with
+Frames are 10 ms; ``bench/holdmusic.py`` counts its frames here too (one scorer). Music with
 speech over it (a bed) is not in the reference: it must be kept. Counts are
 returned rather than ratios so that a set pools them (frames, not recordings,
 carry equal weight).

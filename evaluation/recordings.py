@@ -1,13 +1,13 @@
-"""Recordings to evaluate, built from ``pipeline.evaluation.scenarios`` parts, with speaker references.
+"""Recordings to evaluate, built from the scenarios' parts, with speaker references.
 
-``pipeline.evaluation.scenarios`` knows where music and speech are, but not who spoke or what
+``evaluation.scenarios`` knows where music and speech are, but not who spoke or what
 was said. A *live room* here is laid out from the same parts (``make_loop``,
 ``loop_region``, ``reencode``, real clips read with ``read_clip``) while keeping each
 clip's RTTM turns and transcript:
 
     opening hold loop (45-90 s) | silence (people failing to connect) |
     pyannote's sample (2 speakers, with transcript) | a multi-speaker clip from
-    ../shared/data (3-6 speakers, turns only) | music break (25-45 s) | silence |
+    the data folder (3-6 speakers, turns only) | music break (25-45 s) | silence |
     pyannote's sample again, 6 % faster (so it is not a repeat), over a music bed
     10-20 dB under it | the whole room through mp3 or AAC
 
@@ -27,27 +27,18 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
+from evaluation.mixing import write_flac
+from evaluation.music_parts import loop_region, make_loop
+from evaluation.references import Reference, read_rttm, read_stm_text, speech_spans
+from evaluation.scenarios import long_recording
+from evaluation.signals import NOISE_FLOOR_DB, Codec, at_level, noise_floor, reencode
+from evaluation.sources import HOLD_TRACK, music_clips, pyannote_sample_path, read_clip
 from pipeline.core.types import Turn
-from pipeline.evaluation.references import Reference, read_rttm, read_stm_text, speech_spans
-from pipeline.evaluation.scenarios import (
-    SAMPLE_RATE,
-    SHARED_DATA,
-    Codec,
-    long_recording,
-    loop_region,
-    make_loop,
-    music_clips,
-    pyannote_sample_path,
-    read_clip,
-    reencode,
-)
+from pipeline.io.audio import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 
 _SPEECH_DB = -22.0  # speech level, dBFS RMS
-_NOISE_FLOOR_DB = -62.0  # line noise under everything: silence is never digital zero
-HOLD_TRACK = "librosa_Kevin_MacLeod_-_Vibe_Ace.hq.ogg"
-"""The realistic hold track of the shared music (lounge, 61 s)."""
 _SPEEDUP = 1.06  # the sample's second play: faster, so the loop detector does not see a repeat
 _GUESTS = ("pv_falcon_test", "pyaa_diarizationExample", "pyaa_diarizationExample2")  # 3, 4, 6 speakers
 _CODECS: tuple[Codec | None, ...] = ("mp3", "aac", None)
@@ -84,7 +75,7 @@ def sample_clip() -> LabelledClip:
     return LabelledClip("sample", read_clip(path), turns, read_stm_text(path.with_suffix(".stm")))
 
 
-def guest_clips(shared_data: Path = SHARED_DATA) -> tuple[LabelledClip, ...]:
+def guest_clips(shared_data: Path) -> tuple[LabelledClip, ...]:
     """Multi-speaker clips with source RTTMs from ``shared_data`` (empty when absent)."""
     clips = []
     for stem in _GUESTS:
@@ -106,8 +97,9 @@ def sped_up(clip: LabelledClip, factor: float) -> LabelledClip:
 class _Room:
     """Lays parts end to end, keeping each part's truth."""
 
-    def __init__(self, rng: np.random.Generator) -> None:
+    def __init__(self, rng: np.random.Generator, data: Path) -> None:
         self.rng = rng
+        self.data = data
         self.parts: list[np.ndarray] = []
         self.length = 0
         self.turns: list[Turn] = []
@@ -139,9 +131,11 @@ class _Room:
     def loop(
         self, *, real: bool, min_seconds: float, max_seconds: float, faded: bool, track: str | None = None
     ) -> None:
-        loop = _track_loop(self.rng, track, max_period=min(30.0, max_seconds / 2)) if track else None
+        loop = (
+            _track_loop(self.rng, self.data, track, max_period=min(30.0, max_seconds / 2)) if track else None
+        )
         if loop is None:
-            loop, _ = make_loop(self.rng, real=real, max_period=min(30.0, max_seconds / 2))
+            loop, _ = make_loop(self.rng, real=real, data=self.data, max_period=min(30.0, max_seconds / 2))
         region, _ = loop_region(
             self.rng, loop, min_seconds=min_seconds, max_seconds=max_seconds, faded=faded, cut=True
         )
@@ -149,19 +143,18 @@ class _Room:
         self.add(at_level(region, _SPEECH_DB + float(self.rng.uniform(-6.0, 3.0))))
 
     def bed_for(self, clip: LabelledClip, *, real: bool) -> np.ndarray:
-        loop, _ = make_loop(self.rng, real=real, max_period=clip.audio.size / SAMPLE_RATE / 2)
+        loop, _ = make_loop(self.rng, real=real, data=self.data, max_period=clip.audio.size / SAMPLE_RATE / 2)
         index = np.arange(clip.audio.size) % loop.size
         return at_level(loop[index], _SPEECH_DB - float(self.rng.uniform(10.0, 20.0)))
 
     def audio(self) -> np.ndarray:
         audio = np.concatenate(self.parts)
-        floor = self.rng.standard_normal(audio.size).astype(np.float32) * 10 ** (_NOISE_FLOOR_DB / 20)
-        return audio + floor
+        return audio + noise_floor(self.rng, audio.size, NOISE_FLOOR_DB)
 
 
-def _track_loop(rng: np.random.Generator, name: str, *, max_period: float) -> np.ndarray | None:
+def _track_loop(rng: np.random.Generator, data: Path, name: str, *, max_period: float) -> np.ndarray | None:
     """A loop cut from the named real clip (None when the shared data is absent)."""
-    clip = next((c for c in music_clips() if c.name == name), None)
+    clip = next((c for c in music_clips(data) if c.name == name), None)
     if clip is None:
         return None
     period = min(max_period, clip.audio.size / SAMPLE_RATE)
@@ -170,13 +163,7 @@ def _track_loop(rng: np.random.Generator, name: str, *, max_period: float) -> np
     return clip.audio[start : start + int(period * SAMPLE_RATE)].copy()
 
 
-def at_level(x: np.ndarray, db: float) -> np.ndarray:
-    """``x`` scaled to an RMS level of ``db`` dBFS, float32."""
-    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
-    return (x * (10 ** (db / 20) / rms)).astype(np.float32)
-
-
-def live_room(index: int, folder: Path, *, seed: int = 0, short: bool = False) -> Reference:
+def live_room(index: int, folder: Path, *, data: Path, seed: int = 0, short: bool = False) -> Reference:
     """Build live room ``index`` (see the module docstring), write it to ``folder``, return its reference.
 
     Parameters
@@ -186,6 +173,8 @@ def live_room(index: int, folder: Path, *, seed: int = 0, short: bool = False) -
         loops, the fade and the codec (mp3, AAC, none in turn).
     folder
         Where ``live-room-<index>.flac`` is written.
+    data
+        Folder of the real clips (``evaluation.sources``).
     seed
         The same seed and index give the same room.
     short
@@ -194,14 +183,14 @@ def live_room(index: int, folder: Path, *, seed: int = 0, short: bool = False) -
     rng = np.random.default_rng([seed, index])
     real = index % 2 == 1
     codec = _CODECS[index % len(_CODECS)]
-    room = _Room(rng)
+    room = _Room(rng, data)
     sample = sample_clip()
     if short:
         room.loop(real=real, min_seconds=22.0, max_seconds=30.0, faded=False)
         room.silence(1.0, 3.0)
         room.speech(sample)
     else:
-        guests = guest_clips()
+        guests = guest_clips(data)
         # Real rooms open with the lounge track a real room would loop (Silero VAD passes about
         # 5 % of it to Whisper when the filter is off; bench/holdmusic_speedup.py).
         room.loop(
@@ -226,7 +215,7 @@ def live_room(index: int, folder: Path, *, seed: int = 0, short: bool = False) -
     if codec is not None:
         audio = reencode(audio, codec, bitrate=int(rng.choice([48_000, 64_000, 96_000])))
     name = f"live-room-{index}" + ("-short" if short else "")
-    path = _write(folder / f"{name}.flac", audio)
+    path = write_flac(folder / f"{name}.flac", audio)
     tags = tuple(t for t in (codec, "real-loop" if real else "synth-loop", "bed" if not short else None) if t)
     return Reference(
         name=name,
@@ -242,20 +231,24 @@ def live_room(index: int, folder: Path, *, seed: int = 0, short: bool = False) -
     )
 
 
-def long_reference(minutes: float, folder: Path, *, seed: int = 0, loop_fraction: float = 0.99) -> Reference:
+def long_reference(
+    minutes: float, folder: Path, *, data: Path, seed: int = 0, loop_fraction: float = 0.99
+) -> Reference:
     """``scenarios.long_recording`` written to ``folder``: music and speech truth, no speakers or words.
 
     Parameters
     ----------
     minutes
         Length, minutes.
+    data
+        Folder of the real speech clips.
     loop_fraction
         Share of the recording that is the opening loop; the rest is real speech.
     """
     scenario = long_recording(
-        np.random.default_rng([seed, int(minutes * 60)]), minutes=minutes, loop_fraction=loop_fraction
+        np.random.default_rng([seed, int(minutes * 60)]), data, minutes=minutes, loop_fraction=loop_fraction
     )
-    path = _write(folder / f"long-{minutes:g}min.flac", scenario.audio)
+    path = write_flac(folder / f"long-{minutes:g}min.flac", scenario.audio)
     return Reference(
         name=f"long-{minutes:g}min",
         path=path,
@@ -270,14 +263,6 @@ def long_reference(minutes: float, folder: Path, *, seed: int = 0, loop_fraction
     )
 
 
-def _write(path: Path, audio: np.ndarray) -> Path:
-    import soundfile as sf
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), np.clip(audio, -1.0, 1.0), SAMPLE_RATE, format="FLAC", subtype="PCM_16")
-    return path
-
-
 def write_warmup_clip(folder: Path, *, seconds: float = 4.0) -> Path:
     """Write the first ``seconds`` of speech of pyannote's sample to ``folder/warm-up.flac``.
 
@@ -286,4 +271,4 @@ def write_warmup_clip(folder: Path, *, seconds: float = 4.0) -> Path:
     """
     clip = sample_clip()
     start = int(min(t.start for t in clip.turns) * SAMPLE_RATE)
-    return _write(folder / "warm-up.flac", clip.audio[start : start + int(seconds * SAMPLE_RATE)])
+    return write_flac(folder / "warm-up.flac", clip.audio[start : start + int(seconds * SAMPLE_RATE)])

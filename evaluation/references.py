@@ -1,7 +1,7 @@
 """The reference of one recording, and the real recordings that are scored as they are.
 
 Real recordings: pyannote.audio's sample (turns from ``sample.rttm``, words from
-``sample.stm``) and the multi-speaker clips under ``../shared/data/multispeaker``
+``sample.stm``) and the multi-speaker clips of the data folder's ``multispeaker/``
 that have an RTTM from their source (skipped when the folder is absent).
 """
 
@@ -11,8 +11,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from evaluation.sources import pyannote_sample_path
 from pipeline.core.types import Turn
-from pipeline.evaluation.scenarios import SHARED_DATA, pyannote_sample_path
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def speech_spans(turns: tuple[Turn, ...]) -> tuple[tuple[float, float], ...]:
     return tuple((s, e) for s, e in merged)
 
 
-def real_references(*, shared_data: Path = SHARED_DATA, sample_only: bool = False) -> list[Reference]:
+def real_references(*, shared_data: Path, sample_only: bool = False) -> list[Reference]:
     """The real recordings as they are, with their sources' references.
 
     Parameters

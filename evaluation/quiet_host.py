@@ -13,10 +13,11 @@ were chosen, and credits them).
   murmurs (0.2-0.8 s, in the pauses or over a sentence's end), to a drawn share of
   the talk; optionally behind a looping hold track, as the mission's recording opens.
 * :func:`like_voice_call`: a two-party call of a like-voiced pair, built as
-  :func:`pipeline.evaluation.conversations.phone_calls` builds its calls.
+  :func:`evaluation.conversations.phone_calls` builds its calls.
 
-Everything is seeded; the voices are read from ``bench/voices`` (or another folder
-laid out the same way: ``<reader id>/*.flac``).
+Everything is seeded; the voices are read from a voice bank given by path (the
+checkout's ``bench/voices``, or another folder laid out the same way:
+``<reader id>/*.flac``).
 """
 
 from __future__ import annotations
@@ -28,28 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.evaluation.conversations import (
-    Voice,
-    _call_events,
-    _collages,
-    _cycled,
-    _Event,
-    _jitter,
-    _mix,
-    _seconds,
-    _turns,
-    _write,
-    call_reference,
-    speech_runs,
-    telephone,
-)
-from pipeline.evaluation.recordings import HOLD_TRACK, at_level
-from pipeline.evaluation.references import Reference, speech_spans
-from pipeline.evaluation.scenarios import music_clips, read_clip, repeat_loop
+from evaluation.conversations import call_events, call_reference
+from evaluation.mixing import Event, cycled, draw_samples, jitter, mix, reference_turns, write_flac
+from evaluation.references import Reference, speech_spans
+from evaluation.signals import at_level, repeat_loop
+from evaluation.sources import HOLD_TRACK, hold_track, read_clip
+from evaluation.telephone import telephone
+from evaluation.voices import Voice, collages, speech_runs
 from pipeline.io.audio import SAMPLE_RATE
-
-VOICE_BANK = Path(__file__).resolve().parents[2] / "bench" / "voices"
-"""LibriSpeech readers, one folder of FLAC utterances each (``README.md`` there: sources, sexes)."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +46,8 @@ class VoicePair:
     Attributes
     ----------
     guest, host : str
-        Reader ids, folders of :data:`VOICE_BANK`.
+        Reader ids, folders of the voice bank (the checkout's ``bench/voices``: LibriSpeech
+        readers, one folder of FLAC utterances each; ``README.md`` there: sources, sexes).
     sex : str
         ``"F"`` or ``"M"``.
     similarity : float
@@ -139,7 +127,7 @@ class QuietHostInterview:
 
 
 @cache
-def bank_voice(reader: str, bank: Path = VOICE_BANK) -> Voice:
+def bank_voice(reader: str, bank: Path) -> Voice:
     """Reader ``reader`` of ``bank``: sentences of 1.5-6 s (questions), murmurs of 0.2-0.8 s.
 
     Read speech hardly pauses, so both are cut at the short dips between words
@@ -172,7 +160,7 @@ def bank_voice(reader: str, bank: Path = VOICE_BANK) -> Voice:
 
 def _host_events(
     rng: np.random.Generator, guest: Voice, host: Voice, *, seconds: float, host_share: float, start: int
-) -> tuple[list[_Event], ...]:
+) -> tuple[list[Event], ...]:
     """``(opening, guest sentences, questions, murmurs, interruptions)`` from sample ``start``.
 
     The host opens (3-8 s), then the guest talks for about ``seconds``; the host's
@@ -188,37 +176,39 @@ def _host_events(
         start + (np.linspace(0.1, 0.95, questions) * seconds + rng.uniform(-5, 5, questions)) * SAMPLE_RATE
     )
     murmur_at = start + np.sort(rng.uniform(0.05, 0.98, murmurs)) * seconds * SAMPLE_RATE
-    question_order = iter(_cycled(rng, len(host.sentences), questions + 2))
-    murmur_order = iter(_cycled(rng, len(host.murmurs), murmurs))
-    sentence_order = iter(_cycled(rng, len(guest.sentences), 1_000_000))
+    question_order = iter(cycled(rng, len(host.sentences), questions + 2))
+    murmur_order = iter(cycled(rng, len(host.murmurs), murmurs))
+    sentence_order = iter(cycled(rng, len(guest.sentences), 1_000_000))
 
     def host_piece(pool: tuple[np.ndarray, ...], order) -> np.ndarray:  # type: ignore[no-untyped-def]
-        return pool[next(order)] * np.float32(host_gain * _jitter(rng))
+        return pool[next(order)] * np.float32(host_gain * jitter(rng))
 
-    opening = [_Event(start + _seconds(rng, 0.3, 1.0), host_piece(host.sentences, question_order), host.name)]
+    opening = [
+        Event(start + draw_samples(rng, 0.3, 1.0), host_piece(host.sentences, question_order), host.name)
+    ]
     if (opening[0].audio.size / SAMPLE_RATE) < _OPENING[0]:
         second = host_piece(host.sentences, question_order)
-        opening.append(_Event(opening[0].end + _seconds(rng, 0.2, 0.5), second, host.name))
-    said: list[_Event] = []
-    asked: list[_Event] = []
-    murmured: list[_Event] = []
-    interrupting: list[_Event] = []
+        opening.append(Event(opening[0].end + draw_samples(rng, 0.2, 0.5), second, host.name))
+    said: list[Event] = []
+    asked: list[Event] = []
+    murmured: list[Event] = []
+    interrupting: list[Event] = []
     q = m = 0
-    t = opening[-1].end + _seconds(rng, 0.3, 0.9)
+    t = opening[-1].end + draw_samples(rng, 0.3, 0.9)
     while t < start + seconds * SAMPLE_RATE:
-        piece = guest.sentences[next(sentence_order)] * np.float32(guest_gain * _jitter(rng))
-        said.append(_Event(t, piece, guest.name))
+        piece = guest.sentences[next(sentence_order)] * np.float32(guest_gain * jitter(rng))
+        said.append(Event(t, piece, guest.name))
         end = t + piece.size
-        gap = _seconds(rng, 1.0, 2.0) if rng.random() < 0.15 else _seconds(rng, 0.3, 0.9)
+        gap = draw_samples(rng, 1.0, 2.0) if rng.random() < 0.15 else draw_samples(rng, 0.3, 0.9)
         if q < questions and end >= ask_at[q]:
             question = host_piece(host.sentences, question_order)
             if rng.random() < _INTERRUPTION_P and piece.size > SAMPLE_RATE:
-                at = end - _seconds(rng, 0.2, 0.8)
-                interrupting.append(_Event(at, question, host.name))
+                at = end - draw_samples(rng, 0.2, 0.8)
+                interrupting.append(Event(at, question, host.name))
             else:
-                at = end + _seconds(rng, 0.3, 0.8)
-            asked.append(_Event(at, question, host.name))
-            t = at + question.size + _seconds(rng, 0.2, 0.7)
+                at = end + draw_samples(rng, 0.3, 0.8)
+            asked.append(Event(at, question, host.name))
+            t = at + question.size + draw_samples(rng, 0.2, 0.7)
             q += 1
             m = int(np.searchsorted(murmur_at, t))  # murmurs due while the host asked are skipped
             continue
@@ -226,12 +216,12 @@ def _host_events(
             murmur = host_piece(host.murmurs, murmur_order)
             overlap = min(0.5, piece.size / SAMPLE_RATE - 0.3)
             at = (
-                end - _seconds(rng, 0.1, overlap)
+                end - draw_samples(rng, 0.1, overlap)
                 if m % 2 and overlap > 0.1
-                else end + _seconds(rng, 0.15, 0.4)
+                else end + draw_samples(rng, 0.15, 0.4)
             )
-            murmured.append(_Event(at, murmur, host.name))
-            t = max(end + gap, at + murmur.size + _seconds(rng, 0.15, 0.5))
+            murmured.append(Event(at, murmur, host.name))
+            t = max(end + gap, at + murmur.size + draw_samples(rng, 0.15, 0.5))
             m += 1
             continue
         t = end + gap
@@ -244,9 +234,10 @@ def quiet_host_interview(
     *,
     minutes: float,
     host_share: float,
+    bank: Path,
+    data: Path,
     hold_minutes: float = 0.0,
     seed: int = 0,
-    bank: Path = VOICE_BANK,
 ) -> QuietHostInterview:
     """An interview of ``pair`` (the host at about ``host_share`` of the talk), written to ``folder``.
 
@@ -260,43 +251,45 @@ def quiet_host_interview(
         Minutes of talk after the opening (and after the hold loop).
     host_share
         The host's share of the talk, fraction (0.005-0.06 in the bench).
+    bank
+        Folder of the voices.
+    data
+        Folder of the real clips (the hold track is read from its ``music/``).
     hold_minutes
         Minutes of the lounge hold track looping first (-24 dBFS), 0 for none.
+    seed
+        Seed of every draw.
 
     Raises
     ------
     FileNotFoundError
-        A hold loop is asked for and the hold track (``../shared/data/music``) is absent.
-    seed
-        Seed of every draw.
-    bank
-        Folder of the voices.
+        A hold loop is asked for and the hold track is absent from ``data``.
     """
     rng = np.random.default_rng([seed, round(minutes * 600), round(host_share * 10_000), 0x9E57])
     guest = bank_voice(pair.guest, bank)
     host = bank_voice(pair.host, bank)
-    guest = _collages(rng, guest, math.ceil(minutes * 60.0 / 0.6) + 1)
+    guest = collages(rng, guest, math.ceil(minutes * 60.0 / 0.6) + 1)
     hold = np.zeros(0, dtype=np.float32)
     if hold_minutes > 0:
-        track = next((c for c in music_clips() if c.name == HOLD_TRACK), None)
+        track = hold_track(data)
         if track is None:
-            raise FileNotFoundError(f"{HOLD_TRACK}: the hold track is read from ../shared/data/music")
+            raise FileNotFoundError(f"{data / 'music' / HOLD_TRACK}: the hold track is absent")
         period = track.audio[: round(30.0 * SAMPLE_RATE)]
         hold = at_level(repeat_loop(period, hold_minutes * 60 * SAMPLE_RATE / period.size), -24.0)
     opening, said, asked, murmured, interrupting = _host_events(
         rng, guest, host, seconds=minutes * 60.0, host_share=host_share, start=hold.size
     )
     events = opening + said + asked + murmured
-    length = max(e.end for e in events) + _seconds(rng, 0.5, 1.5)
-    audio = _mix(events, length, rng)
+    length = max(e.end for e in events) + draw_samples(rng, 0.5, 1.5)
+    audio = mix(events, length, rng)
     audio[: hold.size] += hold
-    turns = _turns(events)
+    turns = reference_turns(events)
     del events
     name = f"quiet-host-{pair.name}-{minutes:g}min" + (f"-hold{hold_minutes:g}" if hold_minutes else "")
     speech = speech_spans(turns)
     reference = Reference(
         name=name,
-        path=_write(folder / f"{name}.flac", audio),
+        path=write_flac(folder / f"{name}.flac", audio),
         duration=length / SAMPLE_RATE,
         turns=turns,
         music=((0.0, hold.size / SAMPLE_RATE),) if hold.size else (),
@@ -307,7 +300,7 @@ def quiet_host_interview(
         tags=("wideband", f"guest:{pair.guest}", f"host:{pair.host}", f"sex:{pair.sex}"),
     )
 
-    def spans(placed: list[_Event]) -> tuple[tuple[float, float], ...]:
+    def spans(placed: list[Event]) -> tuple[tuple[float, float], ...]:
         return tuple(sorted((e.start / SAMPLE_RATE, e.end / SAMPLE_RATE) for e in placed))
 
     return QuietHostInterview(
@@ -323,20 +316,18 @@ def quiet_host_interview(
     )
 
 
-def like_voice_call(
-    index: int, pair: VoicePair, folder: Path, *, seed: int = 0, bank: Path = VOICE_BANK
-) -> Reference:
+def like_voice_call(index: int, pair: VoicePair, folder: Path, *, bank: Path, seed: int = 0) -> Reference:
     """A 50-88 s two-party call of ``pair`` (both voices talk), wideband for even ``index``, phone for odd.
 
-    Built as :func:`pipeline.evaluation.conversations.phone_call` builds its calls
+    Built as :func:`evaluation.conversations.phone_call` builds its calls
     (turns of 1-3 sentences, gaps of -0.3 to 1.0 s, backchannels), from collages of
     each reader's speech.
     """
     rng = np.random.default_rng([seed, index, 0x11CE])
-    voices = tuple(_collages(rng, bank_voice(r, bank), 200) for r in (pair.guest, pair.host))
-    events = _call_events(rng, (voices[0], voices[1]), float(rng.uniform(50.0, 88.0)))
-    length = max(e.end for e in events) + _seconds(rng, 0.5, 1.5)
-    audio = _mix(events, length, rng)
+    voices = tuple(collages(rng, bank_voice(r, bank), 200) for r in (pair.guest, pair.host))
+    events = call_events(rng, (voices[0], voices[1]), float(rng.uniform(50.0, 88.0)))
+    length = max(e.end for e in events) + draw_samples(rng, 0.5, 1.5)
+    audio = mix(events, length, rng)
     band = "phone" if index % 2 else "wideband"
     if band == "phone":
         audio = telephone(audio)
@@ -344,7 +335,7 @@ def like_voice_call(
     return call_reference(folder / f"like-call-{pair.name}-{band}.flac", events, audio, tags)
 
 
-def voices_present(pairs: tuple[VoicePair, ...], bank: Path = VOICE_BANK) -> tuple[VoicePair, ...]:
+def voices_present(pairs: tuple[VoicePair, ...], bank: Path) -> tuple[VoicePair, ...]:
     """The pairs whose two readers are both in ``bank``."""
     return tuple(p for p in pairs if all(any((bank / r).glob("*.flac")) for r in (p.guest, p.host)))
 
@@ -352,7 +343,6 @@ def voices_present(pairs: tuple[VoicePair, ...], bank: Path = VOICE_BANK) -> tup
 __all__ = [
     "CALL_PAIRS",
     "INTERVIEW_PAIRS",
-    "VOICE_BANK",
     "QuietHostInterview",
     "VoicePair",
     "bank_voice",
