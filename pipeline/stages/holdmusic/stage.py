@@ -60,7 +60,7 @@ class HoldMusicStage(Stage[tuple[Region, ...]]):
         return self.detector.identities if self.detector is not None else ()
 
     def run(self, state: RecordingState, progress: ProgressHook) -> tuple[Region, ...]:
-        return self._loaded().detect(state.audio, sample_rate=SAMPLE_RATE)
+        return self._loaded().detect(state.audio, sample_rate=SAMPLE_RATE, progress=progress)
 
     def apply(self, state: RecordingState, output: tuple[Region, ...]) -> RecordingState:
         return replace(state, music=output)
