@@ -36,6 +36,7 @@ from pipeline.run.batch.execute import Executor, LocalExecutor
 from pipeline.run.batch.lock import one_batch_at_a_time
 from pipeline.run.batch.plan import plan
 from pipeline.run.batch.record import Recorder, RecordingRow
+from pipeline.run.cache import stage_cache_root
 from pipeline.run.ledger import Ledger, utc_now
 from pipeline.run.options import RunOptions
 from pipeline.run.outputs import check_output_folder
@@ -120,7 +121,8 @@ def run_batch(
     config = options.config
     config_hash = config_sha256(options)
     check_output_folder(out_root)
-    check_output_folder(config.cache_dir or out_root / ".cache", what="cache_dir")
+    cache_root = stage_cache_root(config.cache_dir, out_root)
+    check_output_folder(cache_root, what="cache_dir")
     with one_batch_at_a_time(out_root), Ledger.in_folder(out_root) as ledger:
         items = discover_inputs(specs, manifest=manifest, extensions=config.batch.extensions)
         if since is not None:
@@ -145,7 +147,7 @@ def run_batch(
         recorder = Recorder(ledger, out_root, options.formats, config_hash, run_id)
         for item in skipped:
             recorder.skipped(item)
-        executor(options, config.cache_dir or out_root / ".cache")(tasks, recorder)
+        executor(options, cache_root)(tasks, recorder)
         order = {item.uri: i for i, item in enumerate(items)}
         rows = tuple(sorted(recorder.rows, key=lambda row: order[row.uri]))
         summary = BatchSummary(run_id, rows, time.perf_counter() - began)
