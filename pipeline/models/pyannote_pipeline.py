@@ -22,7 +22,8 @@ from pipeline.core.config import PyannoteConfig
 from pipeline.core.errors import ModelError
 from pipeline.core.types import ModelIdentity
 from pipeline.io.hashing import data_sha256, file_sha256
-from pipeline.models.registry import load_registry, resolve_model, scrub_secrets
+from pipeline.models.origins.hub import scrub_secrets
+from pipeline.models.registry import get_entry, load_registry, resolve_model
 
 
 def load_pretrained_pipeline(config: PyannoteConfig, *, models_dir: Path) -> tuple[Any, ModelIdentity]:
@@ -42,11 +43,11 @@ def load_pretrained_pipeline(config: PyannoteConfig, *, models_dir: Path) -> tup
     except Exception as err:  # pyannote, lightning and the hub raise many types; one line for the user
         raise ModelError(
             f"pyannote pipeline {identity.name!r} could not be loaded "
-            f"({type(err).__name__}: {scrub_secrets(err, token)}); {_fix(identity, is_hub)}"
+            f"({type(err).__name__}: {scrub_secrets(err, token)}); {_advice(identity, is_hub)}"
         ) from None
     if pipeline is None:  # pyannote answers None when the hub refuses the download
         raise ModelError(
-            f"pyannote pipeline {identity.name!r} could not be downloaded; {_fix(identity, is_hub)}"
+            f"pyannote pipeline {identity.name!r} could not be downloaded; {_advice(identity, is_hub)}"
         )
     return pipeline, identity
 
@@ -102,7 +103,8 @@ def _folder_digest(folder: Path) -> str:
     return data_sha256({p.relative_to(folder).as_posix(): file_sha256(p) for p in files})
 
 
-def _fix(identity: ModelIdentity, is_hub: bool) -> str:
+def _advice(identity: ModelIdentity, is_hub: bool) -> str:
+    """What to do when the pipeline cannot be loaded (a registry pipeline: its entry's ``fix``)."""
     if is_hub:
         return (
             f"accept the conditions of https://huggingface.co/{identity.name}, set HF_TOKEN and check "
@@ -110,4 +112,4 @@ def _fix(identity: ModelIdentity, is_hub: bool) -> str:
         )
     if identity.source.startswith("local:"):
         return "check the folder: config.yaml, segmentation/, embedding/ and plda/ as on the hub"
-    return f"fetch it again: speechpipe models pull {identity.name}"
+    return get_entry(identity.name).fix
