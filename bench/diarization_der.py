@@ -189,10 +189,10 @@ def _case(name: str, group: str, path: Path, turns: tuple) -> Case:
 
 def score(case: Case, system: str, regular: tuple, exclusive: tuple, duration: float) -> Outcome:
     """Score one diarization (turns in seconds; ``regular`` may overlap) of ``case``."""
-    from pipeline.core.config import MetricsConfig
     from pipeline.evaluation.diarization import optimal_mapping, score_diarization
     from pipeline.evaluation.minority import minority_score
     from pipeline.evaluation.speakers import reference_stats, speaker_errors
+    from pipeline.stages.metrics.settings import MetricsConfig
 
     outcome = Outcome(case, system, found=len({t.speaker for t in regular}), duration=duration)
     if not case.turns:
@@ -252,9 +252,9 @@ def _overlaps(turns: Sequence, start: float, end: float) -> dict[str, float]:
 
 def run_ours(all_cases: list[Case], *, device: str) -> list[Outcome]:
     """The product's diarizer (default config) on every case, timed."""
-    from pipeline.core.config import load_config
     from pipeline.core.timeline import KeptTimeline
     from pipeline.io.audio import SAMPLE_RATE, load_audio
+    from pipeline.run.config import load_config
     from pipeline.stages.diarization.stage import create_diarizer, diarize
 
     config = load_config("default", **{"diarization.device": device})

@@ -38,11 +38,11 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.core.config import HoldMusicConfig  # noqa: E402
 from pipeline.core.timeline import stripped_regions  # noqa: E402
 from pipeline.core.types import Region  # noqa: E402
 from pipeline.evaluation.scenarios import Scenario, long_recording, scenario_set  # noqa: E402
 from pipeline.stages.holdmusic.detector import MusicDetector  # noqa: E402
+from pipeline.stages.holdmusic.settings import HoldMusicConfig  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

@@ -49,13 +49,13 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.core.config import load_config
 from pipeline.core.types import RecordingResult
 from pipeline.evaluation.harness import code_provenance
 from pipeline.evaluation.recordings import HOLD_TRACK, at_level
 from pipeline.evaluation.scenarios import SHARED_DATA, read_clip, repeat_loop, speech_clips, synth_loop
 from pipeline.io.audio import SAMPLE_RATE
 from pipeline.run.cache import StageCache
+from pipeline.run.config import load_config
 from pipeline.run.options import RunOptions
 from pipeline.run.runner import Runner
 

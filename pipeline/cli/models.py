@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.core.config import load_config
 from pipeline.core.errors import ModelError
 from pipeline.models import registry
+from pipeline.run.config import load_config
 
 
 def add_models_parser(commands: argparse._SubParsersAction) -> None:

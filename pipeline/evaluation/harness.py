@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.config import load_config
 from pipeline.evaluation.conversations import conversation_references, interview, long_talk, phone_calls
 from pipeline.evaluation.diarization import COLLARS, hourly_confusion, score_diarization
 from pipeline.evaluation.music import music_counts
@@ -28,6 +27,7 @@ from pipeline.evaluation.references import Reference, real_references
 from pipeline.evaluation.resources import floor_mb, measure, start_fork_server
 from pipeline.evaluation.scoring import RecordingScore, ratios, score_output, summarise
 from pipeline.evaluation.systems import SYSTEMS, SystemRun, run_system
+from pipeline.run.config import load_config
 
 logger = logging.getLogger(__name__)
 

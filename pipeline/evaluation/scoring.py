@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
-from pipeline.core.config import MetricsConfig
 from pipeline.evaluation.diarization import (
     COLLARS,
     DiarizationScore,
@@ -26,6 +25,7 @@ from pipeline.evaluation.references import Reference
 from pipeline.evaluation.speakers import SpeakerErrors, reference_stats, speaker_errors
 from pipeline.evaluation.systems import SystemOutput
 from pipeline.evaluation.transcript import WordErrors, scored_text, word_errors, words_inside
+from pipeline.stages.metrics.settings import MetricsConfig
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from pipeline.core.config import PyannoteConfig
 from pipeline.core.errors import ModelError
 from pipeline.core.types import ModelIdentity
 from pipeline.io.hashing import data_sha256, file_sha256
@@ -26,7 +25,19 @@ from pipeline.models.origins.hub import scrub_secrets
 from pipeline.models.registry import get_entry, load_registry, resolve_model
 
 
-def load_pretrained_pipeline(config: PyannoteConfig, *, models_dir: Path) -> tuple[Any, ModelIdentity]:
+class PipelineSettings(Protocol):
+    """What loading a pyannote pipeline reads from its settings (``PyannoteConfig``)."""
+
+    @property
+    def pipeline(self) -> str:
+        """A registry pipeline, a local pipeline folder or a hub id."""
+
+    @property
+    def token(self) -> str | None:
+        """Hub token for a hub id; ``None``: ``HF_TOKEN``."""
+
+
+def load_pretrained_pipeline(config: PipelineSettings, *, models_dir: Path) -> tuple[Any, ModelIdentity]:
     """A pyannote ``Pipeline.from_pretrained``: registry name, local folder or hub id.
 
     Raises
@@ -52,7 +63,7 @@ def load_pretrained_pipeline(config: PyannoteConfig, *, models_dir: Path) -> tup
     return pipeline, identity
 
 
-def locate_pipeline(config: PyannoteConfig, *, models_dir: Path) -> tuple[str, ModelIdentity, bool]:
+def locate_pipeline(config: PipelineSettings, *, models_dir: Path) -> tuple[str, ModelIdentity, bool]:
     """Where to load ``config.pipeline`` from, and its identity for results.
 
     Returns

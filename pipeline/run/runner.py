@@ -64,8 +64,7 @@ def build_stages(options: RunOptions) -> tuple[Stage[Any], ...]:
         stages.append(
             NamingStage(
                 options.naming,
-                threshold=config.metrics.enrollment_threshold,
-                margin=config.metrics.enrollment_margin,
+                enrollment=config.metrics.enrollment,
                 models_dir=config.models_dir,
             )
         )

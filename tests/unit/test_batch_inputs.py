@@ -9,11 +9,11 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from pipeline.core.config import BatchConfig
 from pipeline.core.errors import ConfigError
 from pipeline.run.batch.discover import InputItem, discover_inputs, parse_since, read_manifest, select_since
 from pipeline.run.batch.execute import local_copy
 from pipeline.run.batch.plan import plan
+from pipeline.run.batch.settings import BatchConfig
 from pipeline.run.ledger import Ledger
 
 EXTENSIONS = BatchConfig().extensions

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.core.config import MetricsConfig
 from pipeline.core.types import SpeakerStats, Turn, Word
 from pipeline.evaluation.diarization import optimal_mapping, pooled_rates, score_diarization
 from pipeline.evaluation.music import FRAME, MusicCounts, frame_mask, music_counts
@@ -17,6 +16,7 @@ from pipeline.evaluation.speakers import reference_stats, speaker_errors
 from pipeline.evaluation.systems import SystemOutput
 from pipeline.evaluation.transcript import normalise, scored_text, word_errors, words_inside
 from pipeline.stages.metrics.conversation import compute_metrics
+from pipeline.stages.metrics.settings import MetricsConfig
 
 WHOLE = ((0.0, 20.0),)
 REFERENCE = (Turn(0.0, 10.0, "A"), Turn(10.0, 20.0, "B"))

@@ -7,7 +7,6 @@ import itertools
 import numpy as np
 import pytest
 
-from pipeline.core.config import HoldMusicConfig
 from pipeline.core.types import Region
 from pipeline.evaluation.scenarios import (
     SAMPLE_RATE,
@@ -20,6 +19,7 @@ from pipeline.evaluation.scenarios import (
     synth_loop,
 )
 from pipeline.stages.holdmusic.detector import MusicDetector, detect_music, runs
+from pipeline.stages.holdmusic.settings import HoldMusicConfig
 
 BPM, BARS = 100.0, 4
 PERIOD = BARS * 240.0 / BPM  # 9.6 s

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.core.config import load_config
 from pipeline.core.errors import AudioError
 from pipeline.core.types import ConversationStats, ModelIdentity, RecordingResult
 from pipeline.io.hashing import file_sha256
 from pipeline.run.batch.driver import run_batch
 from pipeline.run.batch.execute import LocalExecutor
+from pipeline.run.config import load_config
 from pipeline.run.ledger import Ledger
 from pipeline.run.options import RunOptions
 from pipeline.run.runner import config_sha256

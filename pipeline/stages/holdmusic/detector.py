@@ -56,13 +56,13 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import resample_poly
 
-from pipeline.core.config import HoldMusicConfig
 from pipeline.core.types import ModelIdentity, Region
 from pipeline.io.audio import SAMPLE_RATE
 from pipeline.models.silero import SileroVad
 from pipeline.stages.base import ProgressHook
 from pipeline.stages.holdmusic.features import music_features
 from pipeline.stages.holdmusic.repetition import lag_similarity, loop_mask, region_period, repeat_curve, runs
+from pipeline.stages.holdmusic.settings import HoldMusicConfig
 from pipeline.stages.holdmusic.speech_guard import speech_in_dips, subtract_intervals, trim_speech_edges
 from pipeline.stages.holdmusic.unrepeated import frame_level, rhythm, speech_screen, tonality
 

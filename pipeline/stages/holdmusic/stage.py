@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.core.config import HoldMusicConfig
 from pipeline.core.timeline import KeptTimeline, stripped_regions
 from pipeline.core.types import ModelIdentity, Region
 from pipeline.io.audio import SAMPLE_RATE
 from pipeline.stages.base import ProgressHook, RecordingState, Stage
 from pipeline.stages.holdmusic.detector import MusicDetector
+from pipeline.stages.holdmusic.settings import HoldMusicConfig
 
 
 class HoldMusicStage(Stage[tuple[Region, ...]]):
