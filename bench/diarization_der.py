@@ -228,7 +228,7 @@ def score(case: Case, system: str, regular: tuple, exclusive: tuple, duration: f
     from evaluation.diarization import optimal_mapping, score_diarization
     from evaluation.minority import minority_score
     from evaluation.speakers import reference_stats, speaker_errors
-    from pipeline.core.config import MetricsConfig
+    from pipeline.stages.metrics.settings import MetricsConfig
 
     outcome = Outcome(case, system, found=len({t.speaker for t in regular}), duration=duration)
     if not case.turns:
@@ -287,9 +287,9 @@ def _overlaps(turns: Sequence, start: float, end: float) -> dict[str, float]:
 
 def run_ours(all_cases: list[Case], *, device: str) -> list[Outcome]:
     """The product's diarizer (default config) on every case, timed."""
-    from pipeline.core.config import load_config
     from pipeline.core.timeline import KeptTimeline
     from pipeline.io.audio import SAMPLE_RATE, load_audio
+    from pipeline.run.config import load_config
     from pipeline.stages.diarization.stage import create_diarizer, diarize
 
     config = load_config("default", **{"diarization.device": device})

@@ -173,8 +173,8 @@ def bench_pyannote(
 ) -> list[dict[str, Any]]:
     from pyannote_local import build_local_pipeline
 
-    from pipeline.core.config import DiarizationConfig, PyannoteConfig
     from pipeline.stages.diarization.pyannote_backend import PyannoteDiarizer
+    from pipeline.stages.diarization.settings import DiarizationConfig, PyannoteConfig
 
     folder = build_local_pipeline(work / "community-1-random")
     rows = []
@@ -220,7 +220,7 @@ def bench_whisper(
 ) -> list[dict[str, Any]]:
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-    from pipeline.core.config import AsrConfig
+    from pipeline.stages.transcribe_settings import AsrConfig
 
     defaults = AsrConfig()
     rows = []

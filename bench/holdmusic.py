@@ -42,10 +42,10 @@ sys.path.insert(0, str(REPO))  # the evaluation package beside bench/
 from evaluation.music import FRAME, frame_mask, music_counts  # noqa: E402
 from evaluation.results import write_json  # noqa: E402
 from evaluation.scenarios import Scenario, long_recording, scenario_set  # noqa: E402
-from pipeline.core.config import HoldMusicConfig  # noqa: E402
 from pipeline.core.timeline import stripped_regions  # noqa: E402
 from pipeline.core.types import Region  # noqa: E402
 from pipeline.stages.holdmusic.detector import MusicDetector  # noqa: E402
+from pipeline.stages.holdmusic.settings import HoldMusicConfig  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

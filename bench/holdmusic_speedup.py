@@ -52,10 +52,10 @@ from evaluation.harness import code_provenance
 from evaluation.results import write_json
 from evaluation.signals import NOISE_FLOOR_DB, at_level, repeat_loop, synth_loop
 from evaluation.sources import HOLD_TRACK, read_clip, speech_clips
-from pipeline.core.config import load_config
 from pipeline.core.types import RecordingResult
 from pipeline.io.audio import SAMPLE_RATE
 from pipeline.run.cache import StageCache
+from pipeline.run.config import load_config
 from pipeline.run.options import RunOptions
 from pipeline.run.runner import Runner
 

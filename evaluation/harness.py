@@ -28,7 +28,7 @@ from evaluation.references import Reference, real_references
 from evaluation.resources import floor_mb, measure, start_fork_server
 from evaluation.scoring import RecordingScore, ratios, score_output, summarise
 from evaluation.systems import SYSTEMS, SystemRun, run_system
-from pipeline.core.config import load_config
+from pipeline.run.config import load_config
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from evaluation.references import Reference
 from evaluation.speakers import SpeakerErrors, reference_stats, speaker_errors
 from evaluation.systems import SystemOutput
 from evaluation.transcript import WordErrors, scored_text, word_errors, words_inside
-from pipeline.core.config import MetricsConfig
+from pipeline.stages.metrics.settings import MetricsConfig
 
 logger = logging.getLogger(__name__)
 

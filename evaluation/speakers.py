@@ -11,9 +11,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pipeline.core.config import MetricsConfig
 from pipeline.core.types import SpeakerStats, Turn
 from pipeline.stages.metrics.conversation import compute_metrics
+from pipeline.stages.metrics.settings import MetricsConfig
 
 logger = logging.getLogger(__name__)
 

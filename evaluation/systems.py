@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pipeline.core.config import load_config
 from pipeline.core.types import SpeakerStats, Turn, Word
 from pipeline.io.audio import probe
 from pipeline.models.device import resolve_ctranslate2_device
 from pipeline.models.registry import resolve_model
 from pipeline.run.cache import StageCache
+from pipeline.run.config import load_config
 from pipeline.run.options import RunOptions
 from pipeline.run.runner import Runner
 

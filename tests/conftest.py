@@ -71,9 +71,9 @@ def build_hand_result(host: str = "Host", guest: str = "Guest", caller: str = "C
 
     Speaker names are parameters so tests can slip hostile text into them.
     """
-    from pipeline.core.config import MetricsConfig
     from pipeline.core.types import RecordingResult, Region, Segment, Turn, Word
     from pipeline.stages.metrics.conversation import compute_metrics
+    from pipeline.stages.metrics.settings import MetricsConfig
 
     script = [  # (speaker, start, end, text); words spread evenly over the span
         (host, 121.0, 130.0, "Welcome everyone, thanks for waiting. Can you hear me?"),

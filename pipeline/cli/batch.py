@@ -22,7 +22,7 @@ from pipeline.core.errors import ConfigError, one_line
 from pipeline.core.timefmt import clock
 
 if TYPE_CHECKING:
-    from pipeline.run.batch import BatchReport, ExecutorFactory
+    from pipeline.run.batch.driver import BatchSummary, ExecutorFactory
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,8 @@ def add_batch_parser(commands: argparse._SubParsersAction) -> None:
 def _batch_command(args: argparse.Namespace) -> int:
     # The batch machinery brings fsspec, numpy, scipy and every stage (over a second):
     # imported once the command runs, so that `speechpipe --help` answers at once.
-    from pipeline.run.batch import LocalExecutor, run_batch
+    from pipeline.run.batch.driver import run_batch
+    from pipeline.run.batch.execute import LocalExecutor
     from pipeline.run.ray_executor import RayExecutor
 
     if args.log_format == "json":
@@ -122,7 +123,7 @@ def _batch_command(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def print_batch_summary(report: BatchReport, out_root: Path) -> None:
+def print_batch_summary(report: BatchSummary, out_root: Path) -> None:
     """Print one table row per recording, then the totals, on stdout."""
     styles = {"done": "green", "skipped": "dim", "failed": "bold red"}
     table = Table(title=f"speechpipe batch {report.run_id}", title_justify="left")

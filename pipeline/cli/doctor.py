@@ -15,10 +15,10 @@ import sys
 from dataclasses import dataclass
 
 from pipeline import __version__
-from pipeline.core.config import load_config
 from pipeline.core.errors import ConfigError
 from pipeline.models import gpu_libs
 from pipeline.models.gpu_libs import SHIM_ENV, GpuLibraries
+from pipeline.run.config import load_config
 
 GPU_EXTRA = "pip install 'speechpipe[gpu]'"
 """The fix for a missing cuBLAS 12: its own folder, so right beside torch for CUDA 12 or 13."""

@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.core.config import load_config
 from pipeline.core.errors import ModelError
 from pipeline.models import registry
+from pipeline.run.config import load_config
 
 
 def add_models_parser(commands: argparse._SubParsersAction) -> None:
@@ -76,11 +76,9 @@ def _list_command(args: argparse.Namespace) -> int:
             entry.name,
             entry.kind,
             entry.origin,
-            str(entry.spec.get("licence", "?")),
-            "ready"
-            if registry.is_available(entry, models_dir)
-            else f"missing: speechpipe models pull {entry.name}",
-            entry.spec.get("description", ""),
+            entry.licence or "?",
+            "ready" if entry.available(models_dir) else f"missing: speechpipe models pull {entry.name}",
+            entry.description,
         )
         for entry in registry.load_registry().values()
     ]
@@ -112,7 +110,7 @@ def _verify_command(args: argparse.Namespace) -> int:
     )
     failed = 0
     for entry in entries:
-        if not args.names and not registry.is_available(entry, models_dir):
+        if not args.names and not entry.available(models_dir):
             print(f"{entry.name}: not pulled (speechpipe models pull {entry.name})")
             continue
         try:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.config import load_config
+from pipeline.run.config import load_config
 from pipeline.run.options import RunOptions
 from pipeline.stages.naming import SpeakerNaming, parse_enrollments, parse_speaker_names
 

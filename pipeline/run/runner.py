@@ -28,7 +28,7 @@ from pipeline.core.types import ModelIdentity, RecordingResult
 from pipeline.core.validate import invariant_violations
 from pipeline.io.audio import SAMPLE_RATE, choose_audio_stream, load_audio, probe
 from pipeline.io.hashing import data_sha256, file_sha256
-from pipeline.run.cache import StageCache
+from pipeline.run.cache import StageCache, stage_cache_root
 from pipeline.run.options import RunOptions
 from pipeline.run.outputs import assign_output_names, check_output_folder, write_outputs
 from pipeline.run.progress import ProgressReporter, SilentProgress, TqdmProgress
@@ -64,8 +64,7 @@ def build_stages(options: RunOptions) -> tuple[Stage[Any], ...]:
         stages.append(
             NamingStage(
                 options.naming,
-                threshold=config.metrics.enrollment_threshold,
-                margin=config.metrics.enrollment_margin,
+                enrollment=config.metrics.enrollment,
                 models_dir=config.models_dir,
             )
         )
@@ -185,7 +184,7 @@ def run_files(
     for path in paths:
         probe(path, stream=options.stream or 0)
     check_output_folder(out_root)
-    cache_root = options.config.cache_dir or out_root / ".cache"
+    cache_root = stage_cache_root(options.config.cache_dir, out_root)
     check_output_folder(cache_root, what="cache_dir")
     names = assign_output_names((str(path.resolve()) for path in paths), {}, out_root)
     runner = Runner(options)

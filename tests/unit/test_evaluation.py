@@ -14,9 +14,9 @@ from evaluation.scoring import ratios, score_output, summarise
 from evaluation.speakers import reference_stats, speaker_errors
 from evaluation.systems import SystemOutput
 from evaluation.transcript import normalise, scored_text, word_errors, words_inside
-from pipeline.core.config import MetricsConfig
 from pipeline.core.types import SpeakerStats, Turn, Word
 from pipeline.stages.metrics.conversation import compute_metrics
+from pipeline.stages.metrics.settings import MetricsConfig
 
 WHOLE = ((0.0, 20.0),)
 REFERENCE = (Turn(0.0, 10.0, "A"), Turn(10.0, 20.0, "B"))

@@ -10,10 +10,10 @@ import pytest
 
 from evaluation.signals import fade, reencode, repeat_loop, synth_loop
 from evaluation.sources import announcer_clips, noise_clips, speech_clips
-from pipeline.core.config import HoldMusicConfig
 from pipeline.core.types import Region
 from pipeline.io.audio import SAMPLE_RATE
 from pipeline.stages.holdmusic.detector import MusicDetector, detect_music, runs
+from pipeline.stages.holdmusic.settings import HoldMusicConfig
 
 BPM, BARS = 100.0, 4
 PERIOD = BARS * 240.0 / BPM  # 9.6 s
@@ -124,6 +124,20 @@ def test_other_sample_rate(detector: MusicDetector, loop: np.ndarray) -> None:
     at_8k = audio[::2].copy()  # the loop's content is under 4 kHz bar the hi-hat; enough to repeat
     regions = detector.detect(at_8k, sample_rate=8000)
     assert len(regions) == 1 and regions[0].period == pytest.approx(PERIOD, abs=0.1)
+
+
+def test_progress_per_block_up_to_the_length_without_changing_the_result(
+    detector: MusicDetector, loop: np.ndarray, speech: np.ndarray
+) -> None:
+    audio = np.concatenate([0.05 * repeat_loop(loop, 30), speech, speech[::-1]])  # ~410 s
+    audio += _noise(audio.size)
+    seconds = audio.size / SAMPLE_RATE
+    reports: list[float] = []
+    assert detector.detect(audio, progress=reports.append) == detector.detect(audio)
+    assert reports == sorted(reports) and reports[-1] == pytest.approx(seconds)
+    assert len(reports) >= 3 * int(seconds // 120)  # each walk reports per 120 s block
+    walked = [r for r in reports if r <= 2 * seconds / 3]  # features and repetition: every block
+    assert max(np.diff([0.0, *walked])) <= 120 / 3 + 1e-6
 
 
 def test_runs_join_gaps_and_drop_short() -> None:

@@ -112,10 +112,11 @@ def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path: 
 
 def test_names_in_the_batch_summary_are_text_not_markup(capsys) -> None:
     from pipeline.cli.batch import print_batch_summary
-    from pipeline.run.batch import BatchReport, RecordingRow
+    from pipeline.run.batch.driver import BatchSummary
+    from pipeline.run.batch.record import RecordingRow
 
     row = RecordingRow("/in/take [final]\nb.wav", "failed", error="/in/take [bold]x[/bold]: bad\nline")
-    print_batch_summary(BatchReport("r1", (row,), 0.1), Path("/out"))
+    print_batch_summary(BatchSummary("r1", (row,), 0.1), Path("/out"))
     printed = capsys.readouterr().out
     assert "[final]" in printed and "[bold]x[/bold]" in printed and "\\n" in printed
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.core.config import ClusteringConfig
 from pipeline.stages.diarization.clustering import (
     UNASSIGNED,
     agglomerate,
@@ -17,6 +16,7 @@ from pipeline.stages.diarization.clustering import (
     two_voice_chunks,
     unit,
 )
+from pipeline.stages.diarization.settings import ClusteringConfig
 
 DIM = 32
 RULES = ClusteringConfig()

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from pipeline.core.config import ClusteringConfig
 from pipeline.core.heap import release_free_memory
 from pipeline.io.audio import SAMPLE_RATE
 from pipeline.models.campplus import EMBEDDING_DIM, FRAME_LENGTH, FRAME_SHIFT, CAMPPlus, fbank
@@ -51,6 +50,7 @@ from pipeline.stages.diarization.resegment import (
     short_utterances,
     speech_pieces,
 )
+from pipeline.stages.diarization.settings import ClusteringConfig
 
 if TYPE_CHECKING:
     from pyannote.audio import Model

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.core.config import DiarizationConfig, PyannoteConfig
 from pipeline.core.errors import StageError
 from pipeline.core.types import ModelIdentity
 from pipeline.io.audio import SAMPLE_RATE
@@ -29,6 +28,7 @@ from pipeline.models.pyannote_pipeline import load_pretrained_pipeline, locate_p
 from pipeline.models.registry import resolve_model
 from pipeline.models.segmentation import load_segmentation
 from pipeline.stages.diarization.backend import Diarization
+from pipeline.stages.diarization.settings import DiarizationConfig, PyannoteConfig
 
 logger = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipeline.core.config import DiarizationConfig
 from pipeline.core.timeline import KeptTimeline
 from pipeline.core.types import ModelIdentity, Turn
 from pipeline.stages.base import ProgressHook, RecordingState, Stage
 from pipeline.stages.diarization.backend import Diarizer
 from pipeline.stages.diarization.pyannote_backend import PyannoteDiarizer, diarizer_identities
+from pipeline.stages.diarization.settings import DiarizationConfig
 
 if TYPE_CHECKING:
     from pyannote.core import Annotation
