@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import subprocess
 from pathlib import Path
@@ -12,7 +14,8 @@ from hypothesis import strategies as st
 
 from pipeline.core.errors import OutputError
 from pipeline.io.atomic import atomic_write_text
-from pipeline.run.outputs import assign_output_names, check_output_folder, safe_output_name
+from pipeline.run import outputs
+from pipeline.run.outputs import assign_output_names, check_output_folder, safe_output_name, write_outputs
 
 
 @pytest.mark.parametrize(
@@ -154,3 +157,31 @@ def test_an_interrupt_at_any_line_of_a_write_leaves_no_temporary(tmp_path: Path)
         if finished:
             break
     assert target.read_text() == "new"
+
+
+def test_a_rerun_into_a_read_only_recording_folder_leaves_no_old_copy(
+    tmp_path: Path, hand_built_result, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "meeting"
+    write_outputs(hand_built_result, out, ("json",))
+    out.chmod(0o555)
+    write_outputs(hand_built_result, out, ("json",))
+    assert [p.name for p in tmp_path.iterdir()] == ["meeting"]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_an_old_copy_that_cannot_be_removed_is_named_in_one_warning(
+    tmp_path: Path, hand_built_result, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "meeting"
+    write_outputs(hand_built_result, out, ("json",))
+
+    def refuse(path: Path) -> None:  # what rmtree meets where the folder's files cannot be deleted
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(outputs.shutil, "rmtree", refuse)
+    write_outputs(hand_built_result, out, ("json",))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(".meeting.old-")]
+    assert len(left) == 1 and len(warnings) == 1
+    assert str(left[0]) in warnings[0] and "Permission denied" in warnings[0]
