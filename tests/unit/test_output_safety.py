@@ -114,7 +114,7 @@ def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path: 
 
 
 def test_names_in_the_batch_summary_are_text_not_markup(capsys) -> None:
-    from pipeline.cli.batch import print_batch_summary
+    from pipeline.cli.batch_command import print_batch_summary
     from pipeline.run.batch import BatchReport, RecordingRow
 
     row = RecordingRow("/in/take [final]\nb.wav", "failed", error="/in/take [bold]x[/bold]: bad\nline")

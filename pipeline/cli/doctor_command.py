@@ -15,7 +15,6 @@ import sys
 from dataclasses import dataclass
 
 from pipeline import __version__
-from pipeline.core.config import load_config
 from pipeline.core.errors import ConfigError
 from pipeline.models import gpu_libs
 from pipeline.models.gpu_libs import SHIM_ENV, GpuLibraries
@@ -193,6 +192,8 @@ def _onnxruntime() -> str:
 
 
 def _config_line(name: str, *, asr_gpu: bool, torch_gpu: bool) -> str:
+    from pipeline.core.config import load_config
+
     try:
         config = load_config(name)
     except Exception as err:  # a bad name or a broken file: said on the line
