@@ -18,6 +18,7 @@ from pipeline.core.errors import BATCH_EXIT_CODES, ConfigError, describe_exit_co
 
 if TYPE_CHECKING:
     from pipeline.run.batch import BatchReport, ExecutorFactory
+    from pipeline.run.progress import ProgressMode
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,10 @@ def _batch_command(args: argparse.Namespace) -> int:
     if options.config.batch.executor == "ray":
         executor = partial(RayExecutor, json_logs=args.log_format == "json")
     else:
-        executor = partial(LocalExecutor, show_progress=not args.quiet and args.log_format == "text")
+        # JSON logs carry progress events even with --quiet (which hides bars and the summary):
+        # a scheduled job's log is where its progress is read.
+        progress: ProgressMode = "log" if args.log_format == "json" else "off" if args.quiet else "bars"
+        executor = partial(LocalExecutor, progress=progress)
     report = run_batch(
         args.inputs, options, args.output, manifest=args.manifest, since=args.since, executor=executor
     )

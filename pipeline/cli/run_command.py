@@ -40,7 +40,9 @@ def _run_command(args: argparse.Namespace) -> int:
     from pipeline.run.runner import run_files
 
     options = run_options(args)
-    for result, out_dir in run_files(args.files, options, out_root=args.output, show_progress=not args.quiet):
+    for result, out_dir in run_files(
+        args.files, options, out_root=args.output, progress="off" if args.quiet else "bars"
+    ):
         if not args.quiet:
             _print_summary(result, out_dir)
     return 0

@@ -46,7 +46,7 @@ from pipeline.run.cache import StageCache
 from pipeline.run.ledger import Ledger, utc_now
 from pipeline.run.options import RunOptions
 from pipeline.run.outputs import assign_output_names, check_output_folder, usable_output_name, write_outputs
-from pipeline.run.progress import ProgressReporter, SilentProgress, TqdmProgress
+from pipeline.run.progress import ProgressMode, ProgressReporter, progress_reporter
 from pipeline.run.runner import Runner, config_sha256
 
 logger = logging.getLogger(__name__)
@@ -430,8 +430,8 @@ class LocalExecutor:
         The batch's config and speaker naming.
     cache_root
         Stage cache folder.
-    show_progress
-        Show per-stage progress bars on stderr.
+    progress
+        How each stage's progress is shown: bars on stderr, log events, or not at all.
     make_processor
         Loads the models; tests pass a fake.
     """
@@ -441,12 +441,12 @@ class LocalExecutor:
         options: RunOptions,
         cache_root: Path,
         *,
-        show_progress: bool = False,
+        progress: ProgressMode = "off",
         make_processor: Callable[[RunOptions, Path], Processor] = load_processor,
     ) -> None:
         self.options = options
         self.cache_root = cache_root
-        self.show_progress = show_progress
+        self.progress = progress
         self.make_processor = make_processor
 
     def __call__(self, tasks: Sequence[Task], recorder: Recorder) -> None:
@@ -456,8 +456,7 @@ class LocalExecutor:
         process = self.make_processor(self.options, self.cache_root)
         for task in tasks:
             recorder.started(task)
-            progress = TqdmProgress(task.item.name) if self.show_progress else SilentProgress()
-            recorder.finished(task, analyse(task, process, progress))
+            recorder.finished(task, analyse(task, process, progress_reporter(self.progress, task.item.name)))
 
 
 # -- 4. record (always in the driver process) --------------------------------------------
