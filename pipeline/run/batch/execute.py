@@ -22,7 +22,7 @@ from pipeline.run.batch.plan import Task
 from pipeline.run.batch.record import Outcome, Recorder, describe_failure
 from pipeline.run.cache import StageCache
 from pipeline.run.options import RunOptions
-from pipeline.run.progress import ProgressReporter, SilentProgress, TqdmProgress
+from pipeline.run.progress import ProgressMode, ProgressReporter, progress_reporter
 from pipeline.run.runner import Runner
 
 Processor = Callable[[Path, ProgressReporter], RecordingResult]
@@ -101,8 +101,8 @@ class LocalExecutor:
         The batch's config and speaker naming.
     cache_root
         Stage cache folder.
-    show_progress
-        Show per-stage progress bars on stderr.
+    progress
+        How each stage's progress is shown: bars on stderr, log events, or not at all.
     make_processor
         Loads the models; tests pass a fake.
     """
@@ -112,12 +112,12 @@ class LocalExecutor:
         options: RunOptions,
         cache_root: Path,
         *,
-        show_progress: bool = False,
+        progress: ProgressMode = "off",
         make_processor: Callable[[RunOptions, Path], Processor] = load_processor,
     ) -> None:
         self.options = options
         self.cache_root = cache_root
-        self.show_progress = show_progress
+        self.progress = progress
         self.make_processor = make_processor
 
     def __call__(self, tasks: Sequence[Task], recorder: Recorder) -> None:
@@ -127,5 +127,4 @@ class LocalExecutor:
         process = self.make_processor(self.options, self.cache_root)
         for task in tasks:
             recorder.started(task)
-            progress = TqdmProgress(task.item.name) if self.show_progress else SilentProgress()
-            recorder.finished(task, analyse(task, process, progress))
+            recorder.finished(task, analyse(task, process, progress_reporter(self.progress, task.item.name)))

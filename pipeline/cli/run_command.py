@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+from pipeline.cli.arguments import add_common_options, run_options
+from pipeline.core.errors import EXIT_CODES, describe_exit_codes
 
-from pipeline.cli.options import EPILOG, add_common_options, run_options
-from pipeline.core.types import RecordingResult
-from pipeline.report.summary import print_summary
+if TYPE_CHECKING:
+    from pipeline.core.types import RecordingResult
 
 
 def add_run_parser(commands: argparse._SubParsersAction) -> None:
@@ -20,7 +21,7 @@ def add_run_parser(commands: argparse._SubParsersAction) -> None:
         help="analyse recordings one after another",
         description="Analyse each FILE and write its outputs to OUT/<recording-name>/: result.json, "
         "speakers.csv, music.csv, transcript.txt/.srt/.vtt, diarization.rttm.",
-        epilog=EPILOG,
+        epilog=describe_exit_codes(EXIT_CODES),
     )
     run.add_argument(
         "files",
@@ -39,13 +40,19 @@ def _run_command(args: argparse.Namespace) -> int:
     from pipeline.run.runner import run_files
 
     options = run_options(args)
-    for result, out_dir in run_files(args.files, options, out_root=args.output, show_progress=not args.quiet):
+    for result, out_dir in run_files(
+        args.files, options, out_root=args.output, progress="off" if args.quiet else "bars"
+    ):
         if not args.quiet:
             _print_summary(result, out_dir)
     return 0
 
 
 def _print_summary(result: RecordingResult, out_dir: Path) -> None:
+    from rich.console import Console
+
+    from pipeline.report.summary import print_summary
+
     # Off a terminal rich assumes 80 columns, which truncates speaker names in the table.
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
     print_summary(result, console)
