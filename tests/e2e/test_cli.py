@@ -287,8 +287,6 @@ def test_json_logs_report_the_progress_of_the_long_stages(
         stage: [e["done"] for e in events if e["stage"] == stage and e["done"] > 0]
         for stage in {"diarization", "hold_music"}
     }
-    assert len(moving["diarization"]) >= 3, events
-    assert moving["diarization"] == sorted(moving["diarization"])
-    # Hold music reports per block of its walks over the audio from the hold-music stage itself:
-    # this holds once that stage calls its progress hook.
-    assert len(moving["hold_music"]) >= 3, events
+    for stage, done in moving.items():
+        assert len(done) >= 3, (stage, events)
+        assert done == sorted(done), (stage, done)
