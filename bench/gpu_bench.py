@@ -173,8 +173,8 @@ def bench_pyannote(
 ) -> list[dict[str, Any]]:
     from pyannote_local import build_local_pipeline
 
-    from pipeline.core.config import DiarizationConfig, PyannoteConfig
     from pipeline.stages.diarization.pyannote_backend import PyannoteDiarizer
+    from pipeline.stages.diarization.settings import DiarizationConfig, PyannoteConfig
 
     folder = build_local_pipeline(work / "community-1-random")
     rows = []
@@ -220,7 +220,7 @@ def bench_whisper(
 ) -> list[dict[str, Any]]:
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-    from pipeline.core.config import AsrConfig
+    from pipeline.stages.transcribe_settings import AsrConfig
 
     defaults = AsrConfig()
     rows = []
@@ -308,6 +308,8 @@ def facts() -> dict[str, Any]:
 
 
 def main() -> int:
+    from evaluation.results import write_json
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -349,7 +351,7 @@ def main() -> int:
 
     def save(rows: list[dict[str, Any]]) -> None:  # after each stage: a run cut short keeps what it measured
         report["rows"] += rows
-        (args.out / "gpu_bench.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+        write_json(args.out / "gpu_bench.json", report)
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -1,8 +1,9 @@
 """Benchmark the hold-music filter on a seeded scenario set.
 
-Reports, over recordings from ``pipeline.evaluation.scenarios``:
+Reports, over recordings from ``evaluation.scenarios`` (real clips from ``--data``):
 
-- frame-level precision / recall / F1 of stripped regions (10 ms frames, pooled
+- frame-level precision / recall / F1 of stripped regions (10 ms frames of
+  ``evaluation.music``, the evaluation's one frame scorer, pooled
   over the set; music with speech over it is in the reference as *kept*);
 - speech lost: reference speech frames inside stripped regions, share of all;
 - the same per reference kind: ``loop`` (the same audio repeated) and ``music``
@@ -16,7 +17,7 @@ Reports, over recordings from ``pipeline.evaluation.scenarios``:
 
 Writes ``bench/results/holdmusic.json`` and prints a table. Usage::
 
-    python bench/holdmusic.py [--seed 0] [--per-placement 6] [--long-minutes 60]
+    python bench/holdmusic.py [--seed 0] [--per-placement 6] [--long-minutes 60] [--data DIR]
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
     os.environ[_var] = "1"  # the speed target is per core; set before numpy loads its BLAS
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -36,34 +36,32 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the evaluation package beside bench/
 
-from pipeline.core.config import HoldMusicConfig  # noqa: E402
+from evaluation.music import FRAME, frame_mask, music_counts  # noqa: E402
+from evaluation.results import write_json  # noqa: E402
+from evaluation.scenarios import Scenario, long_recording, scenario_set  # noqa: E402
 from pipeline.core.timeline import stripped_regions  # noqa: E402
 from pipeline.core.types import Region  # noqa: E402
-from pipeline.evaluation.scenarios import Scenario, long_recording, scenario_set  # noqa: E402
 from pipeline.stages.holdmusic.detector import MusicDetector  # noqa: E402
+from pipeline.stages.holdmusic.settings import HoldMusicConfig  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-RESULTS = Path(__file__).resolve().parent / "results" / "holdmusic.json"
-FRAME = 0.01  # evaluation frame, seconds
-
-
-def frame_mask(intervals: Sequence[tuple[float, float]], duration: float) -> np.ndarray:
-    """Mask of the 10 ms frames covered by ``intervals`` (seconds), shape ``(ceil(duration / FRAME),)``."""
-    mask = np.zeros(int(np.ceil(duration / FRAME)), bool)
-    for start, end in intervals:
-        mask[round(start / FRAME) : round(end / FRAME)] = True
-    return mask
+RESULTS = REPO / "bench" / "results" / "holdmusic.json"
+DATA = REPO.parent / "shared" / "data"
 
 
 def score(scenario: Scenario, regions: Sequence[Region], policy: str) -> dict:
     """Frame counts and loop errors of one recording."""
     stripped = stripped_regions(regions, policy)
+    strippable = [(m.start, m.end) for m in scenario.strippable]
+    counts = music_counts(
+        strippable, [(r.start, r.end) for r in stripped], scenario.speech, duration=scenario.duration
+    )
     hyp = frame_mask([(r.start, r.end) for r in stripped], scenario.duration)
-    ref = frame_mask([(m.start, m.end) for m in scenario.strippable], scenario.duration)
-    speech = frame_mask(scenario.speech, scenario.duration)
+    ref = frame_mask(strippable, scenario.duration)
     loops = []
     for truth in scenario.strippable:
         if truth.kind != "loop":
@@ -102,11 +100,11 @@ def score(scenario: Scenario, regions: Sequence[Region], policy: str) -> dict:
         "kinds": kinds,
         "duration": scenario.duration,
         "tags": list(scenario.tags),
-        "tp": int(np.sum(hyp & ref)),
-        "fp": int(np.sum(hyp & ~ref)),
-        "fn": int(np.sum(~hyp & ref)),
-        "speech": int(speech.sum()),
-        "speech_lost": int(np.sum(hyp & speech)),
+        "tp": counts.true_positive,
+        "fp": counts.false_positive,
+        "fn": counts.false_negative,
+        "speech": counts.speech,
+        "speech_lost": counts.speech_lost,
         "speech_only": not scenario.music,
         "stripped": [[r.start, r.end, r.kind, r.period, r.repeats, r.confidence] for r in stripped],
         "reference": [[m.start, m.end, m.kind, m.period, m.repeats, m.speech_over] for m in scenario.music],
@@ -149,9 +147,9 @@ def summarize(rows: Sequence[dict]) -> dict:
     }
 
 
-def speed(detector: MusicDetector, minutes: float, seed: int) -> dict:
+def speed(detector: MusicDetector, minutes: float, seed: int, data: Path) -> dict:
     """Detection time on one long recording, x real time."""
-    scenario = long_recording(np.random.default_rng(seed), minutes=minutes)
+    scenario = long_recording(np.random.default_rng(seed), data, minutes=minutes)
     start = time.perf_counter()
     regions = detector.detect(scenario.audio)
     elapsed = time.perf_counter() - start
@@ -176,13 +174,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--policy", default="music", choices=["music", "loops"])
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help="folder of the real clips (default: ../shared/data)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     config = HoldMusicConfig()
     detector = MusicDetector(config)
     t0 = time.perf_counter()
-    scenarios = scenario_set(args.seed, per_placement=args.per_placement)
+    scenarios = scenario_set(args.data, args.seed, per_placement=args.per_placement)
     logger.info("generated %d recordings in %.1f s", len(scenarios), time.perf_counter() - t0)
     rows = []
     detect_seconds = 0.0
@@ -204,11 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "overall": summarize(rows),
         "groups": {name: summarize(g) for name, g in groups.items()},
         "set_x_real_time": sum(r["duration"] for r in rows) / detect_seconds,
-        "speed": speed(detector, args.long_minutes, args.seed) if args.long_minutes > 0 else None,
+        "speed": speed(detector, args.long_minutes, args.seed, args.data) if args.long_minutes > 0 else None,
         "recordings": rows,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    write_json(args.output, result)
     print_table(result)
     return 0
 

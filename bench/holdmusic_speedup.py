@@ -4,9 +4,9 @@ Issue 3's speed target: with 30 % of a recording looping music, the pipeline wit
 the filter is at least 25 % faster than with it off. For each hold track below, a
 recording opens with the track looped for ``--music-share`` of its length, music
 6 dB under the speech; ``--speech-seconds`` of real speech follow
-(``pipeline.evaluation.scenarios.speech_clips`` in a seeded order):
+(``evaluation.sources.speech_clips`` in a seeded order):
 
-- ``synth``: a seeded synthesized loop (``pipeline.evaluation.scenarios.synth_loop``);
+- ``synth``: a seeded synthesized loop (``evaluation.signals.synth_loop``);
 - ``lounge``: 20 s of Kevin MacLeod's *Vibe Ace*, the realistic hold track;
 - ``lofi-house``: pygame's low-fidelity house loop;
 - ``piano``: a solo piano clip;
@@ -32,7 +32,6 @@ Writes ``bench/results/speedup.json`` and prints a table. Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import platform
@@ -47,33 +46,37 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the evaluation package beside bench/
 
-from pipeline.core.config import load_config
+from evaluation.harness import code_provenance
+from evaluation.results import write_json
+from evaluation.signals import NOISE_FLOOR_DB, at_level, repeat_loop, synth_loop
+from evaluation.sources import HOLD_TRACK, read_clip, speech_clips
 from pipeline.core.types import RecordingResult
-from pipeline.evaluation.harness import code_provenance
-from pipeline.evaluation.recordings import HOLD_TRACK, at_level
-from pipeline.evaluation.scenarios import SHARED_DATA, read_clip, repeat_loop, speech_clips, synth_loop
 from pipeline.io.audio import SAMPLE_RATE
 from pipeline.run.cache import StageCache
+from pipeline.run.config import load_config
 from pipeline.run.options import RunOptions
 from pipeline.run.runner import Runner
 
 logger = logging.getLogger(__name__)
 
-RESULTS = Path(__file__).resolve().parent / "results" / "speedup.json"
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results" / "speedup.json"
+DATA = REPO.parent / "shared" / "data"
+"""The real clips (``../shared/data`` beside the checkout)."""
 SPEECH_DB = -22.0  # conversation level, dBFS RMS
 MUSIC_DB = SPEECH_DB - 6.0  # hold music level, dBFS RMS
 ANNOUNCER = "pra_cmu_arctic_us_aew_a0001.wav"  # the voice of the announcement (not in the speech pool)
 
 
 def _music(name: str) -> np.ndarray:
-    return read_clip(SHARED_DATA / "music" / name)
+    return read_clip(DATA / "music" / name)
 
 
 def _announcement() -> np.ndarray:
     """A spoken sentence over the lounge track, with a second of music either side."""
-    voice = at_level(read_clip(SHARED_DATA / "singlespeaker" / ANNOUNCER), SPEECH_DB)
+    voice = at_level(read_clip(DATA / "singlespeaker" / ANNOUNCER), SPEECH_DB)
     bed = at_level(_music(HOLD_TRACK)[10 * SAMPLE_RATE :][: voice.size + 2 * SAMPLE_RATE], MUSIC_DB - 6.0)
     bed[SAMPLE_RATE : SAMPLE_RATE + voice.size] += voice
     return bed
@@ -92,7 +95,7 @@ TRACKS: dict[str, tuple[str, Callable[[], np.ndarray]]] = {
 
 def conversation(seconds: float, *, seed: int) -> np.ndarray:
     """Real speech clips in a seeded order, half a second apart, at one level, ``seconds`` long."""
-    clips = speech_clips()
+    clips = speech_clips(DATA)
     parts: list[np.ndarray] = []
     total = 0
     for i in np.random.default_rng(seed).permutation(len(clips)):
@@ -104,7 +107,7 @@ def conversation(seconds: float, *, seed: int) -> np.ndarray:
 
 
 def _write(path: Path, audio: np.ndarray) -> Path:
-    floor = np.random.default_rng(0).standard_normal(audio.size) * 10 ** (-62 / 20)  # line noise
+    floor = np.random.default_rng(0).standard_normal(audio.size) * 10 ** (NOISE_FLOOR_DB / 20)  # line noise
     sf.write(str(path), np.clip(audio + floor, -1, 1).astype(np.float32), SAMPLE_RATE, subtype="PCM_16")
     return path
 
@@ -238,14 +241,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "load_average": {"before": load_before, "after": os.getloadavg()},
-        "code": code_provenance(),
+        "code": code_provenance(REPO),
         "settings": {k: v for k, v in vars(args).items() if k != "output"},
         "tracks": rows,
         "kinds": kinds,
         "total_seconds": time.perf_counter() - began,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    write_json(args.output, result)
     print(f"wrote {args.output} in {result['total_seconds']:.0f} s")
     return 0
 

@@ -15,7 +15,6 @@ finished, from the ledger). Writes ``bench/results/ray_cluster.json``. Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sqlite3
@@ -26,8 +25,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the evaluation package beside bench/
+
 from batch_throughput import write_clips
 from ray.cluster_utils import Cluster
+
+from evaluation.results import write_json
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "ray_cluster.json"
@@ -93,8 +96,7 @@ def main() -> None:
         "python": platform.python_version(),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    write_json(RESULTS, figures)
     print(f"{args.files} recordings x {args.seconds:g} s on a loopback Ray cluster, 1 CPU per node:")
     for name, row in (("1 node", one), ("2 nodes", two)):
         print(

@@ -16,7 +16,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from pipeline.evaluation.scenarios import fade, pyannote_sample_path, read_clip, repeat_loop, synth_loop
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's evaluation package
+
+from evaluation.signals import fade, repeat_loop, synth_loop
+from evaluation.sources import pyannote_sample_path, read_clip
 from pipeline.io.audio import SAMPLE_RATE
 
 LOOP_BPM, LOOP_BARS, LOOP_REPEATS = 80.0, 4, 4.0

@@ -10,6 +10,7 @@ import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+VOICE_BANK = REPO / "bench" / "voices"
 
 
 def pyannote_sample_dir() -> Path:
@@ -25,6 +26,24 @@ def pyannote_sample_dir() -> Path:
 def sample_wav() -> Path:
     """pyannote's 30 s two-speaker telephone sample (16 kHz)."""
     return pyannote_sample_dir() / "sample.wav"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real-audio folder beside the checkout, present or not: the generators skip what is absent."""
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def voice_bank() -> Path:
+    """The LibriSpeech voice bank of the quiet-host interviews (``bench/voices``)."""
+    return VOICE_BANK
+
+
+@pytest.fixture(scope="session")
+def derived_references() -> Path:
+    """The derived RTTMs of the real conversations (``bench/references``)."""
+    return REPO / "bench" / "references"
 
 
 @pytest.fixture(scope="session")
@@ -52,9 +71,9 @@ def build_hand_result(host: str = "Host", guest: str = "Guest", caller: str = "C
 
     Speaker names are parameters so tests can slip hostile text into them.
     """
-    from pipeline.core.config import MetricsConfig
     from pipeline.core.types import RecordingResult, Region, Segment, Turn, Word
     from pipeline.stages.metrics.conversation import compute_metrics
+    from pipeline.stages.metrics.settings import MetricsConfig
 
     script = [  # (speaker, start, end, text); words spread evenly over the span
         (host, 121.0, 130.0, "Welcome everyone, thanks for waiting. Can you hear me?"),

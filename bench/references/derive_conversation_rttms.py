@@ -38,18 +38,21 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.evaluation.scenarios import SHARED_DATA, read_clip
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout's evaluation package
+
+from evaluation.sources import read_clip
 from pipeline.io.audio import SAMPLE_RATE
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-CONVERSATIONS = SHARED_DATA / "conversations"
+CONVERSATIONS = REPO.parent / "shared" / "data" / "conversations"
 
 MARGIN = 0.1
 """Least cosine difference between the two centroids for a voice decision."""

@@ -1,10 +1,10 @@
 """The ``speechpipe`` command: parse flags, call the subcommand, map errors to exit codes.
 
-Each subcommand lives in its own module (``run``, ``batch``, ``models``, ``eval``,
-``doctor``); ``run`` and ``batch`` parse their shared flags into one ``RunOptions``
-(``options.py``). Exit codes: 0 success, 1 some recordings of a batch failed, 2 bad
-input or usage, 3 model missing or corrupt, 4 a stage failed, 5 output not writable,
-130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+Each subcommand lives in its own module (``run_command``, ``batch_command``,
+``models_command``, ``doctor_command``); ``run`` and ``batch`` parse their
+shared flags into one ``RunOptions`` (``arguments.py``). A subcommand's module imports
+its heavy libraries (the config, the run layer, rich) only when the command runs, so
+``speechpipe --help`` answers at once. The exit codes are ``pipeline.core.errors.EXIT_CODES``.
 """
 
 from __future__ import annotations
@@ -16,13 +16,11 @@ import sys
 from collections.abc import Sequence
 
 from pipeline import __version__
-from pipeline.cli.batch import add_batch_parser
-from pipeline.cli.doctor import add_doctor_parser
-from pipeline.cli.eval import add_eval_parser
-from pipeline.cli.models import add_models_parser
-from pipeline.cli.options import EPILOG
-from pipeline.cli.run import add_run_parser
-from pipeline.core.errors import PipelineError, one_line
+from pipeline.cli.batch_command import add_batch_parser
+from pipeline.cli.doctor_command import add_doctor_parser
+from pipeline.cli.models_command import add_models_parser
+from pipeline.cli.run_command import add_run_parser
+from pipeline.core.errors import EXIT_CODES, PipelineError, describe_exit_codes, one_line
 
 logger = logging.getLogger("pipeline")
 
@@ -32,14 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="speechpipe",
         description="Speech analytics for long recordings: hold music, transcript, speakers, metrics.",
-        epilog=EPILOG,
+        epilog=describe_exit_codes(EXIT_CODES),
     )
     parser.add_argument("--version", action="version", version=f"speechpipe {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_run_parser(commands)
     add_batch_parser(commands)
     add_models_parser(commands)
-    add_eval_parser(commands)
     add_doctor_parser(commands)
     return parser
 

@@ -1,18 +1,37 @@
 """Errors the pipeline raises on purpose, each with its process exit code.
 
-Exit codes (documented in the README):
-
-=====  =========================================================
-0      success
-1      some recordings of a batch failed (batch mode only)
-2      bad input or usage: unreadable audio, bad config, bad flag
-3      a model is missing or fails its checksum
-4      a stage failed while processing a valid recording
-5      the output could not be written (disk full, permissions)
-=====  =========================================================
+``EXIT_CODES`` says what every exit status of ``speechpipe`` means (the README
+documents them; ``--help`` prints them from here).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+
+EXIT_CODES: Mapping[int, str] = {
+    0: "success",
+    1: "some recordings of a batch failed",
+    2: "bad input, config or flag",
+    3: "model missing or failing its checksum",
+    4: "a stage failed",
+    5: "output not writable",
+    130: "interrupted",
+    143: "terminated (SIGTERM)",
+}
+"""Exit status -> its meaning, for every command."""
+
+BATCH_EXIT_CODES: Mapping[int, str] = {
+    **{code: meaning for code, meaning in EXIT_CODES.items() if code != 4},
+    0: "every recording done or already done",
+    1: "some recordings failed (see the summary and the ledger)",
+    2: "bad input, config or flag, or a Ray cluster unreachable or too small for a worker",
+}
+"""The same for ``batch``, where a recording whose stage fails counts in 1 (never 4)."""
+
+
+def describe_exit_codes(codes: Mapping[int, str]) -> str:
+    """``codes`` as one sentence for ``--help``: ``exit codes: 0 success; 1 ...; 143 ....``"""
+    return "exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in sorted(codes.items())) + "."
 
 
 class PipelineError(Exception):

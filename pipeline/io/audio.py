@@ -350,7 +350,9 @@ def _stream_index(container, path: Path, stream: int | None) -> int:  # type: ig
 def _choose_stream(container, path: Path) -> int:  # type: ignore[no-untyped-def]
     """The audio stream with the most speech-band signal; logged, with a warning when several have some."""
     activity = [
-        stream_activity(container, s, _declared_duration(container, s)) if s.codec_context else None
+        stream_activity(container, s, _declared_duration(container, s), sample_rate=SAMPLE_RATE)
+        if s.codec_context
+        else None
         for s in container.streams.audio
     ]
     measured = [(a, i) for i, a in enumerate(activity) if a is not None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -25,7 +26,8 @@ def require_regular_file(path: str | Path) -> os.stat_result:
     Raises
     ------
     AudioError
-        Missing, a directory, or not a regular file (FIFO, socket, device).
+        Missing, unreadable, a symbolic link that loops, a directory, or not a regular
+        file (FIFO, socket, device).
     """
     try:
         info = os.stat(path)
@@ -33,6 +35,12 @@ def require_regular_file(path: str | Path) -> os.stat_result:
         raise AudioError(f"{path}: no such file; check the path") from None
     except PermissionError:
         raise AudioError(f"{path}: permission denied; make the file readable") from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise AudioError(
+                f"{path}: a symbolic link that loops (too many levels of links); point it at an audio file"
+            ) from None
+        raise AudioError(f"{path}: cannot read ({err.strerror or err}); check the path") from None
     if stat.S_ISDIR(info.st_mode):
         raise AudioError(
             f"{path}: is a directory, not an audio file; give a file (or use `speechpipe batch` for folders)"

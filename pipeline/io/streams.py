@@ -23,7 +23,6 @@ from pipeline.io.frames import MonoResampler
 if TYPE_CHECKING:
     import av
 
-_RATE = 16_000  # analysis sample rate, Hz
 _WINDOWS = 5  # windows per stream, spread over the file
 _WINDOW_SECONDS = 4.0
 _FRAME = 512  # samples per analysis frame (32 ms)
@@ -55,30 +54,33 @@ class StreamActivity:
 
 
 def stream_activity(
-    container: av.container.InputContainer, stream: av.AudioStream, duration: float
+    container: av.container.InputContainer, stream: av.AudioStream, duration: float, *, sample_rate: int
 ) -> StreamActivity:
     """Speech-band activity of ``stream`` on ``_WINDOWS`` windows of 4 s spread over ``duration`` seconds.
 
+    The windows are decoded to mono at ``sample_rate`` Hz (the decoder's ``SAMPLE_RATE``).
     A stream that fails to decode counts as silent.
     """
     import av
 
     try:
-        signal = np.concatenate([_window(container, stream, *window) for window in _windows(duration)])
+        signal = np.concatenate(
+            [_window(container, stream, *window, sample_rate=sample_rate) for window in _windows(duration)]
+        )
     except av.FFmpegError:
         return StreamActivity(0.0, 0.0)
-    return band_activity(signal)
+    return band_activity(signal, sample_rate=sample_rate)
 
 
-def band_activity(signal: np.ndarray) -> StreamActivity:
-    """Speech-band activity of a mono signal at 16 kHz, shape ``(samples,)``."""
+def band_activity(signal: np.ndarray, *, sample_rate: int) -> StreamActivity:
+    """Speech-band activity of a mono signal at ``sample_rate`` Hz, shape ``(samples,)``."""
     count = signal.size // _FRAME
     if count == 0:
         return StreamActivity(0.0, 0.0)
     frames = np.nan_to_num(signal[: count * _FRAME].astype(np.float64)).reshape(count, _FRAME)
     window = np.hanning(_FRAME)
     spectrum = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
-    freqs = np.fft.rfftfreq(_FRAME, 1.0 / _RATE)
+    freqs = np.fft.rfftfreq(_FRAME, 1.0 / sample_rate)
     in_band = (freqs >= _BAND[0]) & (freqs <= _BAND[1])
     # One-sided spectrum, windowed: Parseval gives the band's mean power per sample.
     power = 2.0 * spectrum[:, in_band].sum(axis=1) / (_FRAME * float(np.sum(window**2)))
@@ -95,17 +97,22 @@ def _windows(duration: float) -> list[tuple[float, float]]:
 
 
 def _window(
-    container: av.container.InputContainer, stream: av.AudioStream, start: float, seconds: float
+    container: av.container.InputContainer,
+    stream: av.AudioStream,
+    start: float,
+    seconds: float,
+    *,
+    sample_rate: int,
 ) -> np.ndarray:
-    """Up to ``seconds`` of ``stream`` from ``start`` seconds, mono at 16 kHz."""
+    """Up to ``seconds`` of ``stream`` from ``start`` seconds, mono at ``sample_rate`` Hz."""
     import av
 
     if stream.time_base is not None:
         with contextlib.suppress(av.FFmpegError):  # unseekable: measure from where the reading is
             container.seek(int(start / stream.time_base), stream=stream)  # to the keyframe at or before
-    resample = MonoResampler(_RATE)
+    resample = MonoResampler(sample_rate)
     pieces: list[np.ndarray] = []
-    wanted = int(seconds * _RATE)
+    wanted = int(seconds * sample_rate)
     for packet in container.demux(stream):
         try:
             frames = packet.decode()

@@ -16,16 +16,28 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from pipeline.core.config import PyannoteConfig
 from pipeline.core.errors import ModelError
 from pipeline.core.types import ModelIdentity
 from pipeline.io.hashing import data_sha256, file_sha256
-from pipeline.models.registry import load_registry, resolve_model, scrub_secrets
+from pipeline.models.origins.hub import scrub_secrets
+from pipeline.models.registry import get_entry, load_registry, resolve_model
 
 
-def load_pretrained_pipeline(config: PyannoteConfig, *, models_dir: Path) -> tuple[Any, ModelIdentity]:
+class PipelineSettings(Protocol):
+    """What loading a pyannote pipeline reads from its settings (``PyannoteConfig``)."""
+
+    @property
+    def pipeline(self) -> str:
+        """A registry pipeline, a local pipeline folder or a hub id."""
+
+    @property
+    def token(self) -> str | None:
+        """Hub token for a hub id; ``None``: ``HF_TOKEN``."""
+
+
+def load_pretrained_pipeline(config: PipelineSettings, *, models_dir: Path) -> tuple[Any, ModelIdentity]:
     """A pyannote ``Pipeline.from_pretrained``: registry name, local folder or hub id.
 
     Raises
@@ -42,16 +54,16 @@ def load_pretrained_pipeline(config: PyannoteConfig, *, models_dir: Path) -> tup
     except Exception as err:  # pyannote, lightning and the hub raise many types; one line for the user
         raise ModelError(
             f"pyannote pipeline {identity.name!r} could not be loaded "
-            f"({type(err).__name__}: {scrub_secrets(err, token)}); {_fix(identity, is_hub)}"
+            f"({type(err).__name__}: {scrub_secrets(err, token)}); {_advice(identity, is_hub)}"
         ) from None
     if pipeline is None:  # pyannote answers None when the hub refuses the download
         raise ModelError(
-            f"pyannote pipeline {identity.name!r} could not be downloaded; {_fix(identity, is_hub)}"
+            f"pyannote pipeline {identity.name!r} could not be downloaded; {_advice(identity, is_hub)}"
         )
     return pipeline, identity
 
 
-def locate_pipeline(config: PyannoteConfig, *, models_dir: Path) -> tuple[str, ModelIdentity, bool]:
+def locate_pipeline(config: PipelineSettings, *, models_dir: Path) -> tuple[str, ModelIdentity, bool]:
     """Where to load ``config.pipeline`` from, and its identity for results.
 
     Returns
@@ -102,7 +114,8 @@ def _folder_digest(folder: Path) -> str:
     return data_sha256({p.relative_to(folder).as_posix(): file_sha256(p) for p in files})
 
 
-def _fix(identity: ModelIdentity, is_hub: bool) -> str:
+def _advice(identity: ModelIdentity, is_hub: bool) -> str:
+    """What to do when the pipeline cannot be loaded (a registry pipeline: its entry's ``fix``)."""
     if is_hub:
         return (
             f"accept the conditions of https://huggingface.co/{identity.name}, set HF_TOKEN and check "
@@ -110,4 +123,4 @@ def _fix(identity: ModelIdentity, is_hub: bool) -> str:
         )
     if identity.source.startswith("local:"):
         return "check the folder: config.yaml, segmentation/, embedding/ and plda/ as on the hub"
-    return f"fetch it again: speechpipe models pull {identity.name}"
+    return get_entry(identity.name).fix

@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from pipeline.core.config import AsrConfig
 from pipeline.core.errors import ConfigError, first_line
 from pipeline.core.types import ModelIdentity
 from pipeline.io.audio import SAMPLE_RATE
@@ -24,6 +23,30 @@ from pipeline.models.gpu_libs import preload_cuda_libraries
 from pipeline.models.registry import resolve_model
 
 logger = logging.getLogger(__name__)
+
+
+class WhisperSettings(Protocol):
+    """What loading a faster-whisper model reads from the ASR settings (``AsrConfig``)."""
+
+    @property
+    def model(self) -> str:
+        """Registry name."""
+
+    @property
+    def device(self) -> str:
+        """``"auto"``, ``"cpu"`` or ``"cuda"``."""
+
+    @property
+    def compute_type(self) -> str | None:
+        """CTranslate2 compute type; ``None``: float16 on CUDA, int8 on the CPU."""
+
+    @property
+    def cpu_threads(self) -> int:
+        """Threads on the CPU; 0 lets CTranslate2 decide."""
+
+    @property
+    def batched(self) -> bool:
+        """Also build the batched decoder."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +73,7 @@ class LoadedWhisper:
     identity: ModelIdentity
 
 
-def load_whisper(config: AsrConfig, *, models_dir: Path | None = None) -> LoadedWhisper:
+def load_whisper(config: WhisperSettings, *, models_dir: Path | None = None) -> LoadedWhisper:
     """Load ``config.model`` from the registry on ``config.device``.
 
     Raises
@@ -83,7 +106,7 @@ def load_whisper(config: AsrConfig, *, models_dir: Path | None = None) -> Loaded
         return _load(config, path, "cpu", identity)
 
 
-def _load(config: AsrConfig, path: Path, device: Device, identity: ModelIdentity) -> LoadedWhisper:
+def _load(config: WhisperSettings, path: Path, device: Device, identity: ModelIdentity) -> LoadedWhisper:
     from faster_whisper import BatchedInferencePipeline, WhisperModel  # CTranslate2: only with the model
 
     compute_type = config.compute_type or ("float16" if device == "cuda" else "int8")

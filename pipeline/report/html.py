@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import math
 from collections.abc import Callable, Sequence
 from html import escape
 from pathlib import Path
@@ -278,7 +279,13 @@ def _share_chart(result: RecordingResult, colors: dict[str, str]) -> bytes:
 
 
 def _turn_length_chart(result: RecordingResult, turns: Sequence[FloorTurn], colors: dict[str, str]) -> bytes:
+    return _png(turn_length_figure(result, turns, colors))
+
+
+def turn_length_figure(result: RecordingResult, turns: Sequence[FloorTurn], colors: dict[str, str]) -> Figure:
+    """Box plot of each speaker's turn lengths (seconds) on a log axis, a few plain labels on it."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     speakers = list(reversed(result.speakers))
     durations = [[t.duration for t in turns if t.speaker == s.speaker] or [float("nan")] for s in speakers]
@@ -291,9 +298,31 @@ def _turn_length_chart(result: RecordingResult, turns: Sequence[FloorTurn], colo
     axes.set_yticks(range(1, len(speakers) + 1), [_mpl_label(s.speaker) for s in speakers])
     # Turn lengths span backchannels (<1 s) to monologues (minutes): a log axis shows both.
     axes.set_xscale("log")
+    # matplotlib's own log labels (2×10⁻¹, 3×10⁻¹, ... on the minor ticks) run into each other
+    # over a decade or two: a few round values, written plainly, and no minor labels.
+    low, high = axes.get_xlim()
+    ticks = log_ticks(low, high)
+    axes.set_xticks(ticks, [f"{tick:g}" for tick in ticks])
+    axes.set_xlim(low, high)
+    axes.xaxis.set_minor_formatter(NullFormatter())
     axes.set_xlabel("turn length (s, log scale)")
     axes.spines[["top", "right"]].set_visible(False)
-    return _png(figure)
+    return figure
+
+
+def log_ticks(low: float, high: float, *, most: int = 6) -> list[float]:
+    """At most ``most`` round values between ``low`` and ``high`` (> 0) for a log axis.
+
+    1, 2 and 5 times each power of ten when few enough fit, else 1 and 3, else the
+    powers of ten, every second or third one over many decades.
+    """
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    ticks: list[float] = []
+    for subs in ((1, 2, 5), (1, 3), (1,)):
+        ticks = [float(f"{m}e{e}") for e in decades for m in subs if low <= float(f"{m}e{e}") <= high]
+        if len(ticks) <= most:
+            return ticks
+    return ticks[:: math.ceil(len(ticks) / most)]
 
 
 def _png(figure: Figure) -> bytes:

@@ -23,6 +23,11 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def stage_cache_root(cache_dir: Path | None, out_root: Path) -> Path:
+    """The stage cache folder: the config's ``cache_dir`` when set, else ``<out_root>/.cache``."""
+    return cache_dir or out_root / ".cache"
+
+
 class StageCache:
     """JSON files ``<root>/<content sha256>/<stage>-<key>.json``; ``root=None`` disables caching."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.core.config import Config
+from pipeline.run.config import Config
 from pipeline.stages.naming import SpeakerNaming
 
 

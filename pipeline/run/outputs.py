@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 import unicodedata
@@ -151,7 +152,8 @@ def _swap_into_place(staging: Path, final: Path) -> None:
         if old.is_dir() and not final.exists():
             os.rename(old, final)  # put the previous complete set back
         raise OutputError(f"{final}: cannot write ({_reason(err)}); choose another --output") from None
-    shutil.rmtree(old, ignore_errors=True)
+    if old.is_dir():
+        _remove_old_folder(old)
 
 
 def _remove_leftovers(out_dir: Path) -> None:
@@ -159,7 +161,37 @@ def _remove_leftovers(out_dir: Path) -> None:
     with contextlib.suppress(OSError):
         for path in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.*"):
             if re.fullmatch(rf"\.{re.escape(out_dir.name)}\.(partial|old)-[0-9a-f]{{8}}", path.name):
-                shutil.rmtree(path, ignore_errors=True)
+                _remove_old_folder(path)
+
+
+def _remove_old_folder(folder: Path) -> None:
+    """Remove a replaced or abandoned outputs folder; one warning line saying why when it stays.
+
+    A folder the user made read-only keeps its files from ``rmtree``: it is going away,
+    so its folders are made writable and the removal tried once more.
+    """
+    try:
+        shutil.rmtree(folder)
+        return
+    except FileNotFoundError:
+        return
+    except OSError:
+        _make_writable(folder)
+    try:
+        shutil.rmtree(folder)
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        logger.warning("%s: previous outputs left behind (%s); delete it by hand", folder, _reason(err))
+
+
+def _make_writable(folder: Path) -> None:
+    """Give the owner full rights on ``folder`` and every folder under it (links not followed)."""
+    with contextlib.suppress(OSError):
+        folder.chmod(stat.S_IRWXU)
+        for entry in os.scandir(folder):
+            if entry.is_dir(follow_symlinks=False):
+                _make_writable(Path(entry.path))
 
 
 def _make_folder(folder: Path, *, what: str = "--output") -> None:

@@ -1,7 +1,7 @@
 """Run a batch on Ray: one task per recording, models loaded once per worker.
 
 Each worker is a Ray actor that loads the models when it starts and then
-analyses one recording per call (``pipeline.run.batch.analyse``), so a model loads
+analyses one recording per call (``pipeline.run.batch.execute.analyse``), so a model loads
 once per worker, not once per recording (a Ray *function* with GPUs would be
 restarted after every call). The driver keeps every worker busy with one call
 at a time, and writes every output and ledger row itself as results come back:
@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.errors import PipelineError, StageError, first_line
-from pipeline.run.batch import Outcome, Recorder, Task, analyse, load_processor
+from pipeline.run.batch.execute import analyse, load_processor
+from pipeline.run.batch.plan import Task
+from pipeline.run.batch.record import Outcome, Recorder
 from pipeline.run.options import RunOptions
 from pipeline.run.progress import SilentProgress
 from pipeline.run.ray_cluster import NodeResources, alive_nodes, check_fits, join, worker_slots

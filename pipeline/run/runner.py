@@ -28,10 +28,10 @@ from pipeline.core.types import ModelIdentity, RecordingResult
 from pipeline.core.validate import invariant_violations
 from pipeline.io.audio import SAMPLE_RATE, choose_audio_stream, load_audio, probe
 from pipeline.io.hashing import data_sha256, file_sha256
-from pipeline.run.cache import StageCache
+from pipeline.run.cache import StageCache, stage_cache_root
 from pipeline.run.options import RunOptions
 from pipeline.run.outputs import assign_output_names, check_output_folder, write_outputs
-from pipeline.run.progress import ProgressReporter, SilentProgress, TqdmProgress
+from pipeline.run.progress import ProgressMode, ProgressReporter, SilentProgress, progress_reporter
 from pipeline.run.threads import limit_cpu_threads
 from pipeline.stages.align import AlignStage
 from pipeline.stages.base import RecordingState, Stage, check_order
@@ -64,8 +64,7 @@ def build_stages(options: RunOptions) -> tuple[Stage[Any], ...]:
         stages.append(
             NamingStage(
                 options.naming,
-                threshold=config.metrics.enrollment_threshold,
-                margin=config.metrics.enrollment_margin,
+                enrollment=config.metrics.enrollment,
                 models_dir=config.models_dir,
             )
         )
@@ -169,13 +168,14 @@ class Runner:
 
 
 def run_files(
-    paths: Sequence[Path], options: RunOptions, *, out_root: Path, show_progress: bool = False
+    paths: Sequence[Path], options: RunOptions, *, out_root: Path, progress: ProgressMode = "off"
 ) -> Iterator[tuple[RecordingResult, Path]]:
     """Analyse ``paths`` one after another with the models loaded once, writing each one's outputs.
 
     Every file is probed and the output folder checked before any model loads (a bad
     path fails in milliseconds). Two recordings with the same file name get two
-    folders (``assign_output_names``, as in ``batch``).
+    folders (``assign_output_names``, as in ``batch``). ``progress``: how each stage's
+    progress is shown.
 
     Yields
     ------
@@ -185,14 +185,13 @@ def run_files(
     for path in paths:
         probe(path, stream=options.stream or 0)
     check_output_folder(out_root)
-    cache_root = options.config.cache_dir or out_root / ".cache"
+    cache_root = stage_cache_root(options.config.cache_dir, out_root)
     check_output_folder(cache_root, what="cache_dir")
     names = assign_output_names((str(path.resolve()) for path in paths), {}, out_root)
     runner = Runner(options)
     cache = StageCache(cache_root)
     for path, name in zip(paths, names, strict=True):
-        progress = TqdmProgress(path.name) if show_progress else SilentProgress()
-        result = runner.analyse(path, cache=cache, progress=progress)
+        result = runner.analyse(path, cache=cache, progress=progress_reporter(progress, path.name))
         out_dir = out_root / name
         write_outputs(result, out_dir, options.formats)
         yield result, out_dir
@@ -203,7 +202,7 @@ def _run_stage(
 ) -> RecordingState:
     """``state`` after ``stage``: its output from the cache when kept there, else computed."""
     if stage.progress_label is not None:
-        progress.start(stage.progress_label, state.timeline.kept_duration)
+        progress.start(stage.name, stage.progress_label, state.timeline.kept_duration)
     if stage.cached:
         parts = {
             **state.fingerprint(stage.needs),

@@ -263,7 +263,7 @@ def enroll(
     clips
         ``{name: reference clip}`` from ``parse_enrollments``.
     threshold, margin
-        ``MetricsConfig.enrollment_threshold`` and ``enrollment_margin``; see ``match_speakers``.
+        ``EnrollmentConfig.threshold`` and ``margin``; see ``match_speakers``.
     to_audio_time
         Original seconds -> seconds in ``audio``; identity when None.
     encoder

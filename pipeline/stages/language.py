@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipeline.core.config import AsrConfig
 from pipeline.core.types import LanguageAction, LanguageDetection
+from pipeline.stages.transcribe_settings import AsrConfig
 
 WINDOW = 30.0
 """What Whisper hears at once, seconds."""

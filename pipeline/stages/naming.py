@@ -21,6 +21,7 @@ from pipeline.core.types import ModelIdentity, Segment, Turn
 from pipeline.io.hashing import file_sha256
 from pipeline.stages.base import ProgressHook, RecordingState, Stage
 from pipeline.stages.enrollment import CampplusEncoder, enroll
+from pipeline.stages.naming_settings import EnrollmentConfig
 
 logger = logging.getLogger(__name__)
 
@@ -182,9 +183,8 @@ class NamingStage(Stage[dict[str, str]]):
     ----------
     naming
         The names and enrollment clips asked for.
-    threshold, margin
-        ``MetricsConfig.enrollment_threshold`` and ``enrollment_margin``
-        (``enrollment.match_speakers``).
+    enrollment
+        Voice enrollment's thresholds (``enrollment.match_speakers``).
     models_dir
         Where the registry keeps CAM++.
     """
@@ -194,10 +194,9 @@ class NamingStage(Stage[dict[str, str]]):
     provides = ("turns", "overlapped_turns", "segments")
     output_type = dict[str, str]
 
-    def __init__(self, naming: SpeakerNaming, *, threshold: float, margin: float, models_dir: Path) -> None:
+    def __init__(self, naming: SpeakerNaming, *, enrollment: EnrollmentConfig, models_dir: Path) -> None:
         self.naming = naming
-        self.threshold = threshold
-        self.margin = margin
+        self.enrollment = enrollment
         self.models_dir = models_dir
         self.encoder: CampplusEncoder | None = None
 
@@ -209,8 +208,8 @@ class NamingStage(Stage[dict[str, str]]):
         return {
             "names": list(self.naming.names),
             "enroll": {name: file_sha256(path) for name, path in sorted(self.naming.enroll.items())},
-            "enrollment_threshold": self.threshold,
-            "enrollment_margin": self.margin,
+            "enrollment_threshold": self.enrollment.threshold,
+            "enrollment_margin": self.enrollment.margin,
         }
 
     def load(self) -> None:
@@ -233,8 +232,8 @@ class NamingStage(Stage[dict[str, str]]):
                 state.audio,
                 state.turns,
                 self.naming.enroll,
-                threshold=self.threshold,
-                margin=self.margin,
+                threshold=self.enrollment.threshold,
+                margin=self.enrollment.margin,
                 encoder=self._encoder(),
                 to_audio_time=state.timeline.to_kept,
             )

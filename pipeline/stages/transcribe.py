@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.core.config import AsrConfig
 from pipeline.core.heap import release_free_memory
 from pipeline.core.timeline import KeptTimeline
 from pipeline.core.types import LanguageDetection, ModelIdentity, Segment, Word
@@ -50,6 +49,7 @@ from pipeline.stages.language import (
     needs_check,
     speech_windows,
 )
+from pipeline.stages.transcribe_settings import AsrConfig
 
 logger = logging.getLogger(__name__)
 

@@ -78,3 +78,14 @@ def test_awkward_audio_gets_a_sensible_result(
             "float_1e30.wav",
         }:
             assert len(result.words) > 40, name  # the speech is still understood
+
+
+def test_a_symlink_loop_is_bad_input_exit_2(tmp_path: Path) -> None:
+    """A link that points at itself is bad input like a missing file, not an internal error."""
+    loop = tmp_path / "loop.wav"
+    loop.symlink_to(loop)
+    proc = speechpipe("run", loop, "-o", tmp_path / "out", "--quiet")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1 and "loop.wav" in lines[0] and "symbolic link that loops" in lines[0], proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -248,3 +248,45 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path, sample_wav: Path) -> Non
     assert stderr.strip().splitlines()[-1].startswith("speechpipe: terminated")
     leftovers = [p for p in out.rglob("*") if p.name.endswith(".tmp") or ".partial-" in p.name]
     assert leftovers == []
+
+
+def _hold_then_talk(path: Path, sample_wav: Path, shared_data: Path) -> Path:
+    """388 s: a 22.4 s music track looping for 284 s, then 104 s of three real conversations."""
+    music, rate = sf.read(
+        shared_data / "music" / "ina_musanmix_MUSAN_music-hd-0048_0-22.4s.wav", dtype="float32"
+    )
+    talks = [
+        sf.read(clip, dtype="float32")[0]
+        for clip in (
+            sample_wav,
+            shared_data / "conversations" / "azure_katiesteve.wav",
+            shared_data / "multispeaker" / "pyaa_diarizationExample.wav",
+        )
+    ]
+    speech = np.concatenate(talks)
+    speech = np.concatenate([speech, np.zeros(104 * rate - speech.size, np.float32)])
+    sf.write(path, np.concatenate([np.resize(0.5 * music, 284 * rate), speech]), rate, subtype="PCM_16")
+    return path
+
+
+@pytest.mark.slow
+def test_json_logs_report_the_progress_of_the_long_stages(
+    tmp_path: Path, sample_wav: Path, shared_data: Path
+) -> None:
+    """A scheduled job's JSON log shows each long stage moving, even with --quiet."""
+    (tmp_path / "in").mkdir()
+    _hold_then_talk(tmp_path / "in" / "hold.wav", sample_wav, shared_data)
+    proc = speechpipe("batch", tmp_path / "in", "-o", tmp_path / "out", "--log-format", "json", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    events = [
+        event
+        for line in proc.stderr.splitlines()
+        if line.startswith("{") and (event := json.loads(line)).get("event") == "progress"
+    ]
+    moving = {
+        stage: [e["done"] for e in events if e["stage"] == stage and e["done"] > 0]
+        for stage in {"diarization", "hold_music"}
+    }
+    for stage, done in moving.items():
+        assert len(done) >= 3, (stage, events)
+        assert done == sorted(done), (stage, done)

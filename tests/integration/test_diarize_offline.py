@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipeline.core.config import load_config
+from evaluation.diarization import score_diarization
+from evaluation.references import read_rttm
 from pipeline.core.timeline import KeptTimeline
 from pipeline.core.types import Turn
-from pipeline.evaluation.diarization import score_diarization
-from pipeline.evaluation.references import read_rttm
 from pipeline.io.audio import SAMPLE_RATE, load_audio
+from pipeline.run.config import load_config
 from pipeline.stages.base import RecordingState
 from pipeline.stages.diarization.pyannote_backend import PyannoteDiarizer
 from pipeline.stages.diarization.stage import DiarizationStage, create_diarizer, diarize

@@ -17,11 +17,11 @@ import pytest
 import soundfile as sf
 from pyannote_local import build_local_pipeline
 
-from pipeline.core.config import DiarizationConfig, PyannoteConfig
 from pipeline.core.errors import ModelError
 from pipeline.models.pyannote_pipeline import locate_pipeline
 from pipeline.stages.diarization.backend import Diarization
 from pipeline.stages.diarization.pyannote_backend import PyannoteDiarizer
+from pipeline.stages.diarization.settings import DiarizationConfig, PyannoteConfig
 from pipeline.stages.diarization.stage import create_diarizer
 
 SECONDS = 20.0  # of the 30 s sample: three 10 s chunks at a 5 s hop keep the test short on 2 cores

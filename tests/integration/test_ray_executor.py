@@ -10,8 +10,8 @@ import pytest
 ray = pytest.importorskip("ray")
 sf = pytest.importorskip("soundfile")
 
-from pipeline.core.config import load_config  # noqa: E402
-from pipeline.run.batch import run_batch  # noqa: E402 - after the importorskip above
+from pipeline.run.batch.driver import run_batch  # noqa: E402 - after the importorskip above
+from pipeline.run.config import load_config  # noqa: E402
 from pipeline.run.ledger import Ledger  # noqa: E402
 from pipeline.run.options import RunOptions  # noqa: E402
 from pipeline.run.ray_executor import RayExecutor  # noqa: E402

@@ -10,10 +10,10 @@ import jiwer
 import pytest
 from whisper_normalizer.english import EnglishTextNormalizer
 
-from pipeline.core.config import load_config
 from pipeline.core.timeline import KeptTimeline
 from pipeline.core.types import Region
 from pipeline.io.audio import SAMPLE_RATE, load_audio
+from pipeline.run.config import load_config
 from pipeline.stages.transcribe import Transcriber, transcribe
 
 pytestmark = pytest.mark.slow

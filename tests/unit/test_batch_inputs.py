@@ -9,17 +9,11 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from pipeline.core.config import BatchConfig
 from pipeline.core.errors import ConfigError
-from pipeline.run.batch import (
-    InputItem,
-    discover_inputs,
-    local_copy,
-    parse_since,
-    plan,
-    read_manifest,
-    select_since,
-)
+from pipeline.run.batch.discover import InputItem, discover_inputs, parse_since, read_manifest, select_since
+from pipeline.run.batch.execute import local_copy
+from pipeline.run.batch.plan import plan
+from pipeline.run.batch.settings import BatchConfig
 from pipeline.run.ledger import Ledger
 
 EXTENSIONS = BatchConfig().extensions
@@ -227,7 +221,7 @@ def test_an_older_runs_unusable_folder_name_is_replaced(tmp_path):
 
 def test_a_second_batch_on_the_same_folder_is_refused_while_the_first_runs(tmp_path):
     from pipeline.core.errors import OutputError
-    from pipeline.run.batch import one_batch_at_a_time
+    from pipeline.run.batch.lock import one_batch_at_a_time
 
     with (
         one_batch_at_a_time(tmp_path),

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.core.config import CONFIGS_DIR, Config, load_config
 from pipeline.core.errors import ConfigError
+from pipeline.core.locations import CONFIGS_DIR
+from pipeline.run.config import Config, load_config
 
 
 @pytest.mark.parametrize("path", sorted(CONFIGS_DIR.glob("*.yaml")), ids=lambda p: p.stem)

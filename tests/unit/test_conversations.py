@@ -8,23 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import SHARED_DATA
 
-from pipeline.evaluation.conversations import (
-    CALL_PAIRS,
-    Interview,
-    conversation_references,
-    interview,
-    load_voice,
-    mulaw_decode,
-    mulaw_encode,
-    overlap_seconds,
-    phone_call,
-    phone_calls,
-    speech_runs,
-    telephone,
-)
-from pipeline.evaluation.references import Reference
-from pipeline.evaluation.scenarios import SHARED_DATA, pyannote_sample_path
+from evaluation.conversations import CALL_PAIRS, conversation_references, long_talk, phone_call, phone_calls
+from evaluation.interview import Interview, interview
+from evaluation.mixing import overlap_seconds
+from evaluation.references import Reference
+from evaluation.sources import pyannote_sample_path
+from evaluation.telephone import mulaw_decode, mulaw_encode, telephone
+from evaluation.voices import load_voice, speech_runs
 from pipeline.io.audio import SAMPLE_RATE
 
 needs_voices = pytest.mark.skipif(
@@ -37,13 +29,13 @@ needs_interview = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def calls(tmp_path_factory: pytest.TempPathFactory) -> list[Reference]:
-    return phone_calls(tmp_path_factory.mktemp("calls"), count=4)
+def calls(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> list[Reference]:
+    return phone_calls(tmp_path_factory.mktemp("calls"), shared_data=data_dir, count=4)
 
 
 @pytest.fixture(scope="module")
-def talk(tmp_path_factory: pytest.TempPathFactory) -> Interview:
-    return interview(tmp_path_factory.mktemp("interview"), minutes=2.0)
+def talk(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Interview:
+    return interview(tmp_path_factory.mktemp("interview"), shared_data=data_dir, minutes=2.0)
 
 
 def _assert_turns_inside(reference: Reference) -> None:
@@ -118,7 +110,7 @@ def test_speech_runs_find_bursts() -> None:
 def test_absent_shared_data_gives_nothing(tmp_path: Path) -> None:
     assert phone_calls(tmp_path, shared_data=tmp_path / "absent") == []
     assert load_voice("jfk", tmp_path / "absent") is None
-    assert conversation_references(shared_data=tmp_path / "absent") == []
+    assert conversation_references(shared_data=tmp_path / "absent", references_dir=tmp_path) == []
 
 
 # --------------------------------------------------------------------------- calls
@@ -155,12 +147,13 @@ def test_calls_overlap_and_have_backchannels(calls: list[Reference]) -> None:
 
 
 @needs_voices
-def test_calls_are_deterministic(tmp_path: Path) -> None:
-    first, second = phone_call(3, tmp_path / "a"), phone_call(3, tmp_path / "b")  # phone, AMR when available
+def test_calls_are_deterministic(tmp_path: Path, data_dir: Path) -> None:
+    # Call 3 is a phone call, through AMR when available.
+    first, second = (phone_call(3, tmp_path / d, shared_data=data_dir) for d in "ab")
     assert first is not None and second is not None
     assert first.turns == second.turns
     assert first.path.read_bytes() == second.path.read_bytes()
-    other = phone_call(3, tmp_path / "c", seed=1)
+    other = phone_call(3, tmp_path / "c", shared_data=data_dir, seed=1)
     assert other is not None and other.turns != first.turns
 
 
@@ -211,8 +204,8 @@ def test_interview_turns_match_its_parts(talk: Interview) -> None:
 
 
 @needs_interview
-def test_interview_is_deterministic(tmp_path: Path, talk: Interview) -> None:
-    again = interview(tmp_path, minutes=2.0)
+def test_interview_is_deterministic(tmp_path: Path, talk: Interview, data_dir: Path) -> None:
+    again = interview(tmp_path, shared_data=data_dir, minutes=2.0)
     assert again.reference.turns == talk.reference.turns
     assert again.reference.path.read_bytes() == talk.reference.path.read_bytes()
 
@@ -223,8 +216,9 @@ def test_interview_is_deterministic(tmp_path: Path, talk: Interview) -> None:
 @pytest.mark.skipif(
     not (SHARED_DATA / "conversations").is_dir(), reason="../shared/data/conversations absent"
 )
-def test_conversation_references() -> None:
-    references = {r.name: r for r in conversation_references()}
+def test_conversation_references(data_dir: Path, derived_references: Path) -> None:
+    found = conversation_references(shared_data=data_dir, references_dir=derived_references)
+    references = {r.name: r for r in found}
     assert set(references) == {"real:azure_katiesteve", "real:pca_auto0_call_8k"}
     katie = references["real:azure_katiesteve"]
     assert katie.turns[0].speaker == "katie"
@@ -238,10 +232,8 @@ def test_conversation_references() -> None:
 
 
 @needs_voices
-def test_long_talk_is_hold_music_then_two_voices_that_never_loop(tmp_path: Path) -> None:
-    from pipeline.evaluation.conversations import long_talk
-
-    talk = long_talk(tmp_path, talk_minutes=1.0, hold_minutes=0.5)
+def test_long_talk_is_hold_music_then_two_voices_that_never_loop(tmp_path: Path, data_dir: Path) -> None:
+    talk = long_talk(tmp_path, talk_minutes=1.0, hold_minutes=0.5, shared_data=data_dir)
     if talk is None:
         pytest.skip("the lounge hold track is not in ../shared/data/music")
     assert talk.music == ((0.0, 30.0),)

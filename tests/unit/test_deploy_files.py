@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from pipeline.cli.main import build_parser
-from pipeline.core.config import load_config
 from pipeline.models.registry import load_registry
+from pipeline.run.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

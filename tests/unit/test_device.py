@@ -11,7 +11,6 @@ from types import ModuleType, SimpleNamespace
 import numpy as np
 import pytest
 
-from pipeline.core.config import AsrConfig
 from pipeline.core.errors import ConfigError
 from pipeline.models import whisper as whisper_module
 from pipeline.models.device import (
@@ -22,6 +21,7 @@ from pipeline.models.device import (
 )
 from pipeline.models.whisper import LoadedWhisper, load_whisper
 from pipeline.stages.transcribe import Transcriber, window_bounds
+from pipeline.stages.transcribe_settings import AsrConfig
 
 CT2_OOM = "CUDA failed with error out of memory"
 TORCH_OOM = "CUDA out of memory. Tried to allocate 20.00 MiB"

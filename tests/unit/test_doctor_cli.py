@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import doctor as doctor_cli
+from pipeline.cli import doctor_command as doctor_cli
 from pipeline.cli.main import main
 from pipeline.models import gpu_libs
 from pipeline.models.gpu_libs import SHIM_ENV, GpuLibraries, Library

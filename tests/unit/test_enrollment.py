@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.core.config import MetricsConfig
 from pipeline.core.types import Turn
 from pipeline.io.audio import load_audio
 from pipeline.stages.enrollment import CampplusEncoder, enroll, match_speakers, speaker_embeddings
+from pipeline.stages.metrics.settings import MetricsConfig
 
 
 @pytest.fixture(scope="module")

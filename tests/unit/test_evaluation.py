@@ -1,4 +1,4 @@
-"""Scoring functions of ``pipeline.evaluation`` on hand-built references with known answers."""
+"""Scoring functions of ``evaluation`` on hand-built references with known answers."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.core.config import MetricsConfig
+from evaluation.diarization import optimal_mapping, pooled_rates, score_diarization
+from evaluation.music import FRAME, MusicCounts, frame_mask, music_counts
+from evaluation.references import Reference, read_rttm, read_stm_text
+from evaluation.scoring import ratios, score_output, summarise
+from evaluation.speakers import reference_stats, speaker_errors
+from evaluation.systems import SystemOutput
+from evaluation.transcript import normalise, scored_text, word_errors, words_inside
 from pipeline.core.types import SpeakerStats, Turn, Word
-from pipeline.evaluation.diarization import optimal_mapping, pooled_rates, score_diarization
-from pipeline.evaluation.music import FRAME, MusicCounts, frame_mask, music_counts
-from pipeline.evaluation.references import Reference, read_rttm, read_stm_text
-from pipeline.evaluation.scoring import ratios, score_output, summarise
-from pipeline.evaluation.speakers import reference_stats, speaker_errors
-from pipeline.evaluation.systems import SystemOutput
-from pipeline.evaluation.transcript import normalise, scored_text, word_errors, words_inside
 from pipeline.stages.metrics.conversation import compute_metrics
+from pipeline.stages.metrics.settings import MetricsConfig
 
 WHOLE = ((0.0, 20.0),)
 REFERENCE = (Turn(0.0, 10.0, "A"), Turn(10.0, 20.0, "B"))

@@ -10,7 +10,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipeline.core.config import AsrConfig
 from pipeline.models import whisper as whisper_module
 from pipeline.models.gpu_libs import (
     CTRANSLATE2_CUBLAS_FUNCTIONS,
@@ -23,6 +22,7 @@ from pipeline.models.gpu_libs import (
     soname_location,
 )
 from pipeline.stages.transcribe import Transcriber
+from pipeline.stages.transcribe_settings import AsrConfig
 
 
 def touch(path: Path) -> Path:
@@ -237,7 +237,7 @@ def ctranslate2_gpus() -> int:
 
 @pytest.mark.skipif(ctranslate2_gpus() == 0, reason="needs a GPU that CTranslate2 sees")
 def test_faster_whisper_runs_on_the_gpu_after_preload() -> None:
-    from pipeline.core.config import load_config
+    from pipeline.run.config import load_config
 
     models_dir = load_config("default").models_dir
     transcriber = Transcriber(

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pipeline.core.config import HoldMusicConfig
+from evaluation.signals import fade, reencode, repeat_loop, synth_loop
+from evaluation.sources import announcer_clips, noise_clips, speech_clips
 from pipeline.core.types import Region
-from pipeline.evaluation.scenarios import (
-    SAMPLE_RATE,
-    announcer_clips,
-    fade,
-    noise_clips,
-    reencode,
-    repeat_loop,
-    speech_clips,
-    synth_loop,
-)
+from pipeline.io.audio import SAMPLE_RATE
 from pipeline.stages.holdmusic.detector import MusicDetector, detect_music, runs
+from pipeline.stages.holdmusic.settings import HoldMusicConfig
 
 BPM, BARS = 100.0, 4
 PERIOD = BARS * 240.0 / BPM  # 9.6 s
@@ -36,10 +30,10 @@ def loop() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def speech() -> np.ndarray:
+def speech(data_dir: Path) -> np.ndarray:
     """About a minute of distinct real speech clips at one level (no clip twice: that would loop)."""
     parts, total = [], 0
-    for clip in speech_clips():
+    for clip in speech_clips(data_dir):
         parts.append(0.05 * clip.audio / (np.sqrt(np.mean(clip.audio**2)) + 1e-9))
         total += clip.audio.size
         if total > 60 * SAMPLE_RATE:
@@ -132,6 +126,20 @@ def test_other_sample_rate(detector: MusicDetector, loop: np.ndarray) -> None:
     assert len(regions) == 1 and regions[0].period == pytest.approx(PERIOD, abs=0.1)
 
 
+def test_progress_per_block_up_to_the_length_without_changing_the_result(
+    detector: MusicDetector, loop: np.ndarray, speech: np.ndarray
+) -> None:
+    audio = np.concatenate([0.05 * repeat_loop(loop, 30), speech, speech[::-1]])  # ~410 s
+    audio += _noise(audio.size)
+    seconds = audio.size / SAMPLE_RATE
+    reports: list[float] = []
+    assert detector.detect(audio, progress=reports.append) == detector.detect(audio)
+    assert reports == sorted(reports) and reports[-1] == pytest.approx(seconds)
+    assert len(reports) >= 3 * int(seconds // 120)  # each walk reports per 120 s block
+    walked = [r for r in reports if r <= 2 * seconds / 3]  # features and repetition: every block
+    assert max(np.diff([0.0, *walked])) <= 120 / 3 + 1e-6
+
+
 def test_runs_join_gaps_and_drop_short() -> None:
     mask = np.zeros(40, bool)
     mask[2:10] = mask[12:20] = mask[30:33] = True
@@ -140,8 +148,8 @@ def test_runs_join_gaps_and_drop_short() -> None:
     assert runs(np.zeros(5, bool), max_gap=1, min_length=1) == []
 
 
-def test_short_utterance_over_loop_is_kept(detector: MusicDetector, loop: np.ndarray) -> None:
-    clip = speech_clips()[0]  # pyannote's sample: its RTTM turns are real speech
+def test_short_utterance_over_loop_is_kept(detector: MusicDetector, loop: np.ndarray, data_dir: Path) -> None:
+    clip = speech_clips(data_dir)[0]  # pyannote's sample: its RTTM turns are real speech
     s0, e0 = max(clip.speech, key=lambda iv: iv[1] - iv[0])
     e0 = min(e0, s0 + 2.5)
     utterance = clip.audio[int(s0 * SAMPLE_RATE) : int(e0 * SAMPLE_RATE)]
@@ -156,9 +164,9 @@ def test_short_utterance_over_loop_is_kept(detector: MusicDetector, loop: np.nda
     assert taken < 0.1 * (spoken[1] - spoken[0])
 
 
-def _announcement(loop: np.ndarray) -> np.ndarray:
+def _announcement(loop: np.ndarray, data: Path) -> np.ndarray:
     """One period of a voiced hold loop: a real spoken sentence over the music."""
-    clip = announcer_clips()[0].audio  # a voice the speech fixture never plays
+    clip = announcer_clips(data)[0].audio  # a voice the speech fixture never plays
     voice = 0.05 * clip[: loop.size - SAMPLE_RATE] / np.sqrt(np.mean(clip**2))
     period = 0.02 * loop.copy()
     period[SAMPLE_RATE // 2 : SAMPLE_RATE // 2 + voice.size] += voice
@@ -166,10 +174,10 @@ def _announcement(loop: np.ndarray) -> np.ndarray:
 
 
 def test_voiced_loop_is_stripped_to_its_edges(
-    detector: MusicDetector, loop: np.ndarray, speech: np.ndarray
+    detector: MusicDetector, loop: np.ndarray, speech: np.ndarray, data_dir: Path
 ) -> None:
     """The loop's own voice repeats one period away: it is hold audio, not live speech to keep."""
-    hold = repeat_loop(_announcement(loop), 8)
+    hold = repeat_loop(_announcement(loop, data_dir), 8)
     audio = np.concatenate([hold, speech])
     audio += _noise(audio.size)
     regions = detector.detect(audio)
@@ -180,11 +188,11 @@ def test_voiced_loop_is_stripped_to_its_edges(
 
 
 def test_live_speech_at_a_loop_edge_is_kept(
-    detector: MusicDetector, loop: np.ndarray, speech: np.ndarray
+    detector: MusicDetector, loop: np.ndarray, speech: np.ndarray, data_dir: Path
 ) -> None:
     """The host starts talking over the last seconds of the loop: the region ends before the voice."""
     music = 0.05 * repeat_loop(loop, 6)
-    voice = speech[int(speech_clips()[0].speech[0][0] * SAMPLE_RATE) :]  # from the first spoken word
+    voice = speech[int(speech_clips(data_dir)[0].speech[0][0] * SAMPLE_RATE) :]  # from the first spoken word
     first_voice = music.size / SAMPLE_RATE - 3.0
     audio = np.concatenate([music, np.zeros(voice.size - 3 * SAMPLE_RATE, np.float32)])
     audio[music.size - 3 * SAMPLE_RATE :] += voice
@@ -219,8 +227,8 @@ def test_non_repeating_music_is_found_as_music(
     assert regions[0].start >= start - 0.6 and regions[0].end <= end + 0.6  # no speech taken
 
 
-def test_noise_is_not_music(detector: MusicDetector) -> None:
-    clips = noise_clips(extra=True)
+def test_noise_is_not_music(detector: MusicDetector, data_dir: Path) -> None:
+    clips = noise_clips(data_dir, extra=True)
     if not clips:
         pytest.skip("no real noise clips under ../shared/data/noise")
     audio = np.concatenate([0.05 * c.audio / np.sqrt(np.mean(c.audio**2)) for c in clips]).astype(np.float32)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
+import pytest
 from conftest import build_hand_result
 
 from pipeline.core.types import ConversationStats, RecordingResult
 from pipeline.report import get_writer, writer_names
-from pipeline.report.html import render_html
+from pipeline.report.html import render_html, speaker_colors, turn_length_figure
 
 HOSTILE = '<script>alert("x")</script> O\'Brien & "Co" <img src=x onerror=alert(1)>'
 
@@ -106,3 +109,31 @@ def test_empty_recording_still_renders():
     page = render_html(empty)
     assert page.count("No speech found.") >= 2 and "No transcript." in page
     assert "<img" not in page
+
+
+@pytest.mark.parametrize(
+    ("shortest", "longest"),
+    [(0.3, 2.0), (0.5, 8.0), (3.0, 40.0), (0.2, 60.0), (0.05, 1800.0), (0.1, 7200.0), (1.0, 1.5)],
+)
+def test_turn_length_axis_labels_do_not_overlap(shortest: float, longest: float) -> None:
+    """The log axis of the turn-length chart, drawn: its visible tick labels stand apart."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    result = build_hand_result()
+    speaker = result.speakers[0].speaker
+    turns = [
+        replace(result.floor_turns[0], speaker=speaker, start=0.0, end=float(length))
+        for length in np.geomspace(shortest, longest, 25)
+    ]
+    figure = turn_length_figure(result, turns, speaker_colors(result))
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    axes = figure.axes[0]
+    low, high = axes.get_xlim()
+    labels = [
+        label
+        for label in axes.get_xticklabels(minor=False) + axes.get_xticklabels(minor=True)
+        if label.get_visible() and label.get_text() and low <= label.get_position()[0] <= high
+    ]
+    boxes = [label.get_window_extent(canvas.get_renderer()) for label in labels]
+    assert labels and all(not a.overlaps(b) for a, b in itertools.combinations(boxes, 2))

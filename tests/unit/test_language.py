@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from pipeline.core.config import AsrConfig
 from pipeline.core.types import LanguageDetection, ModelIdentity
 from pipeline.models.whisper import LoadedWhisper
 from pipeline.stages.language import (
@@ -19,6 +18,7 @@ from pipeline.stages.language import (
     speech_windows,
 )
 from pipeline.stages.transcribe import Transcriber
+from pipeline.stages.transcribe_settings import AsrConfig
 
 
 def test_the_check_runs_only_where_the_model_cannot_follow_the_speech() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pipeline"
 
-LAYERS = ("core", "io", "models", "stages", "report", "run", "evaluation", "cli")
+LAYERS = ("core", "io", "models", "stages", "report", "run", "cli")
 """Bottom to top: a module may import its own layer and the layers before it."""
 REPORT_MAY_IMPORT = {"core", "io", "report"}
 """Writers only read the result: the data types, and the atomic writes to put files down."""
@@ -29,6 +29,17 @@ def layer(module: str) -> str:
     """The layer of ``pipeline.<layer>...``; the package root (only ``__version__``) counts as core."""
     parts = module.split(".")
     return "core" if len(parts) == 1 else parts[1]
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """The first name of every module ``path`` imports (``evaluation`` for ``evaluation.music``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
 
 
 def imports(module: str) -> set[str]:
@@ -103,6 +114,12 @@ def test_imports_run_only_down_the_layers() -> None:
     assert not (found := upward_imports(GRAPH)), "\n".join(found)
 
 
+def test_the_package_never_imports_the_evaluation() -> None:
+    """The evaluation lives in the checkout beside bench/, outside the wheel: the product cannot need it."""
+    found = [module for module, path in MODULES.items() if {"evaluation", "bench"} & top_level_imports(path)]
+    assert not found, f"modules importing the checkout's evaluation or bench: {found}"
+
+
 def test_writers_import_only_the_result_types_and_io() -> None:
     assert not (found := writers_reaching_out(GRAPH)), "\n".join(found)
 
@@ -111,10 +128,13 @@ def test_no_import_cycles() -> None:
     assert (cycle := find_cycle(GRAPH)) is None, "import cycle: " + " -> ".join(cycle or ())
 
 
-def test_the_checks_catch_what_they_forbid() -> None:
+def test_the_checks_catch_what_they_forbid(tmp_path: Path) -> None:
     def plus(source: str, target: str) -> Graph:
         return {**GRAPH, source: GRAPH[source] | {target}}
 
     assert upward_imports(plus("pipeline.core.types", "pipeline.run.runner"))
     assert writers_reaching_out(plus("pipeline.report.html", "pipeline.stages.metrics.floor"))
     assert find_cycle(plus("pipeline.core.types", "pipeline.core.validate")) is not None
+    inside = tmp_path / "module.py"
+    inside.write_text("def f():\n    from evaluation.music import FRAME\n    import bench.holdmusic\n")
+    assert top_level_imports(inside) == {"evaluation", "bench"}

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.core.config import load_config
 from pipeline.core.errors import AudioError
 from pipeline.core.types import ConversationStats, ModelIdentity, RecordingResult
 from pipeline.io.hashing import file_sha256
-from pipeline.run.batch import LocalExecutor, run_batch
+from pipeline.run.batch.driver import run_batch
+from pipeline.run.batch.execute import LocalExecutor
+from pipeline.run.config import load_config
 from pipeline.run.ledger import Ledger
 from pipeline.run.options import RunOptions
 from pipeline.run.runner import config_sha256
@@ -259,23 +260,23 @@ def test_speaker_names_reach_the_workers_and_redo_what_was_named_otherwise(batch
 
 
 def test_a_recording_whose_outputs_cannot_be_written_fails_alone_and_a_rerun_goes_on(batch, monkeypatch):
-    from pipeline.run import batch as batch_module
+    from pipeline.run.batch import record as record_module
 
     for name in ("a.wav", "ledger.sqlite.wav", "c.wav"):
         (batch.inp / name).write_bytes(name.encode())
-    real_write = batch_module.write_outputs
+    real_write = record_module.write_outputs
 
     def write(result, out_dir, formats):  # the second folder cannot be made (a name too long, say)
         if out_dir.name.startswith("ledger.sqlite"):
             raise OSError(36, "File name too long")
         return real_write(result, out_dir, formats)
 
-    monkeypatch.setattr(batch_module, "write_outputs", write)
+    monkeypatch.setattr(record_module, "write_outputs", write)
     report = batch()
     assert statuses(report) == {"a.wav": "done", "ledger.sqlite.wav": "failed", "c.wav": "done"}
     (error,) = [row.error for row in report.rows if row.status == "failed"]
     assert "File name too long" in error and "\n" not in error and "Traceback" not in error
-    monkeypatch.setattr(batch_module, "write_outputs", real_write)
+    monkeypatch.setattr(record_module, "write_outputs", real_write)
     report = batch()
     assert statuses(report) == {"a.wav": "skipped", "ledger.sqlite.wav": "done", "c.wav": "skipped"}
     assert (batch.out / "ledger.sqlite").is_file()  # the ledger is still the ledger

@@ -12,9 +12,9 @@ import soundfile as sf
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.config import Config, load_config
 from pipeline.core.errors import AudioError, ConfigError
 from pipeline.io.audio import load_audio
+from pipeline.run.config import Config, load_config
 
 
 def _valid_wav() -> bytes:

@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from pipeline.core.config import MetricsConfig
 from pipeline.core.types import Region, Segment, Turn, Word
 from pipeline.stages.metrics.conversation import compute_metrics, speech_activity
 from pipeline.stages.metrics.floor import floor_turns, monologues
+from pipeline.stages.metrics.settings import MetricsConfig
 
 DEFAULT = MetricsConfig()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from evaluation.minority import first_speaker, minority_score
 from pipeline.core.types import Turn
-from pipeline.evaluation.minority import first_speaker, minority_score
 
 REFERENCE = (
     Turn(0.0, 3.0, "host"),  # opening

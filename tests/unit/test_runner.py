@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipeline.core.config import load_config
 from pipeline.core.errors import StageError
 from pipeline.core.timeline import KeptTimeline
 from pipeline.core.types import ModelIdentity, Region
 from pipeline.run.cache import StageCache
+from pipeline.run.config import load_config
 from pipeline.run.options import RunOptions
 from pipeline.run.progress import SilentProgress
 from pipeline.run.runner import _run_stage, build_stages, config_sha256

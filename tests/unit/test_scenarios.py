@@ -3,36 +3,33 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pipeline.evaluation.scenarios import (
-    SAMPLE_RATE,
-    Scenario,
-    fade,
-    make_piece,
-    make_scenario,
-    merge_intervals,
-    reencode,
-    repeat_loop,
-    scenario_set,
-    synth_loop,
-)
+from evaluation.music_parts import make_piece
+from evaluation.scenarios import Scenario, make_scenario, scenario_set
+from evaluation.signals import fade, merge_intervals, reencode, repeat_loop, synth_loop
+from pipeline.io.audio import SAMPLE_RATE
 
 
 @pytest.fixture(scope="module")
-def scenarios() -> list[Scenario]:
-    return scenario_set(5, per_placement=1, max_music=60.0)
+def scenarios(data_dir: Path) -> list[Scenario]:
+    return scenario_set(data_dir, 5, per_placement=1, max_music=60.0)
 
 
 def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
     return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
 
 
-def test_same_seed_same_recordings() -> None:
-    one = make_scenario(np.random.default_rng(7), "middle", name="x", cut=True, faded=True, max_music=40.0)
-    two = make_scenario(np.random.default_rng(7), "middle", name="x", cut=True, faded=True, max_music=40.0)
+def test_same_seed_same_recordings(data_dir: Path) -> None:
+    one, two = (
+        make_scenario(
+            np.random.default_rng(7), "middle", data=data_dir, name="x", cut=True, faded=True, max_music=40.0
+        )
+        for _ in range(2)
+    )
     assert np.array_equal(one.audio, two.audio)
     assert one.music == two.music and one.speech == two.speech
 
@@ -78,8 +75,9 @@ def test_music_played_once_is_kind_music(scenarios: list[Scenario]) -> None:
             assert any(m.speech_over for m in pieces)
 
 
-def test_synthesized_piece_never_repeats() -> None:
-    piece, source = make_piece(np.random.default_rng(2), real=False, min_seconds=60.0, max_seconds=70.0)
+def test_synthesized_piece_never_repeats(data_dir: Path) -> None:
+    rng = np.random.default_rng(2)
+    piece, source = make_piece(rng, real=False, data=data_dir, min_seconds=60.0, max_seconds=70.0)
     assert source.startswith("synth-piece") and 60.0 <= piece.size / SAMPLE_RATE <= 70.0
     bar = 4 * SAMPLE_RATE  # compare 4 s stretches a whole number of seconds apart: none is a copy
     for lag in range(1, 40):

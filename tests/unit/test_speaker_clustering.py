@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.core.config import ClusteringConfig
 from pipeline.stages.diarization.clustering import (
     UNASSIGNED,
     agglomerate,
@@ -17,6 +16,7 @@ from pipeline.stages.diarization.clustering import (
     two_voice_chunks,
     unit,
 )
+from pipeline.stages.diarization.settings import ClusteringConfig
 
 DIM = 32
 RULES = ClusteringConfig()
@@ -146,7 +146,7 @@ def test_one_or_two_embeddings(n: int) -> None:
 
 
 def test_odd_chunks_borrow_the_embedding_of_the_same_track_next_door() -> None:
-    from pipeline.stages.diarization.offline import link_to_neighbours
+    from pipeline.stages.diarization.chunks import link_to_neighbours
 
     # Three chunks of 8 frames, 4 frames apart: one voice runs through all of them on
     # local speaker 0 (chunk 1 calls it local speaker 2); a second voice appears in
@@ -166,7 +166,7 @@ def test_odd_chunks_borrow_the_embedding_of_the_same_track_next_door() -> None:
 def test_each_second_counts_once_across_overlapping_chunks() -> None:
     from pyannote.core import SlidingWindow, SlidingWindowFeature
 
-    from pipeline.stages.diarization.offline import frame_seconds
+    from pipeline.stages.diarization.chunks import frame_seconds
 
     chunks = SlidingWindow(start=0.0, duration=10.0, step=2.5)
     frames = SlidingWindow(start=0.0, duration=0.5, step=0.5)  # 20 frames per chunk

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from pipeline.core.types import ModelIdentity
+from pipeline.stages.base import ProgressHook
 
 if TYPE_CHECKING:
     from pyannote.core import Annotation
@@ -50,6 +51,7 @@ class Diarizer(Protocol):
         num_speakers: int | None = None,
         min_speakers: int = 1,
         max_speakers: int = 8,
+        progress: ProgressHook | None = None,
     ) -> Diarization:
-        """Diarize ``audio``: float32, 16 kHz mono, shape ``(samples,)``."""
+        """Diarize ``audio``: float32, 16 kHz mono, shape ``(samples,)``; ``progress`` hears seconds done."""
         ...

@@ -45,7 +45,7 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.optimize import linear_sum_assignment
 
-from pipeline.core.config import ClusteringConfig
+from pipeline.stages.diarization.settings import ClusteringConfig
 
 UNASSIGNED = -2
 """Label of a local speaker that is silent or has no embedding (pyannote's convention)."""

@@ -23,16 +23,17 @@ The result is pyannote's own ``DiarizeOutput``, as the hub's pipelines return it
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from pipeline.core.config import ClusteringConfig
 from pipeline.core.heap import release_free_memory
 from pipeline.io.audio import SAMPLE_RATE
 from pipeline.models.campplus import EMBEDDING_DIM, FRAME_LENGTH, FRAME_SHIFT, CAMPPlus, fbank
+from pipeline.stages.diarization.chunks import frame_seconds, link_to_neighbours, local_voices
 from pipeline.stages.diarization.clustering import (
     UNASSIGNED,
     cluster_local_speakers,
@@ -51,6 +52,7 @@ from pipeline.stages.diarization.resegment import (
     short_utterances,
     speech_pieces,
 )
+from pipeline.stages.diarization.settings import ClusteringConfig
 
 if TYPE_CHECKING:
     from pyannote.audio import Model
@@ -134,8 +136,14 @@ class OfflineDiarization:
         num_speakers: int | None = None,
         min_speakers: int | None = None,
         max_speakers: int | None = None,
+        hook: Callable[..., None] | None = None,
     ) -> DiarizeOutput:
         """Diarize ``file = {"waveform": (1, samples) float tensor at 16 kHz, "sample_rate": 16000}``.
+
+        ``hook`` is called as pyannote's pipelines call theirs (``hook(step, artifact,
+        total=, completed=)``) after each batch of segmentation windows (``segmentation``),
+        of local speakers' embeddings (``embeddings``) and of speech pieces re-embedded
+        (``resegmentation``); it only watches.
 
         Returns
         -------
@@ -148,14 +156,16 @@ class OfflineDiarization:
         from pyannote.core import Annotation, SlidingWindowFeature
 
         frames = self._segmentation.model.receptive_field
-        segmentations: SlidingWindowFeature = self._segmentation(file)  # type: ignore[assignment]  # one output
+        segmentations: SlidingWindowFeature = self._segmentation(  # type: ignore[assignment]  # one output
+            file, hook=None if hook is None else partial(hook, "segmentation", None)
+        )
         count = SpeakerDiarizationMixin.speaker_count(segmentations, frames, warm_up=(0.0, 0.0))
         if np.nanmax(count.data, initial=0.0) == 0.0:
             return DiarizeOutput(Annotation(), Annotation(), np.zeros((0, EMBEDDING_DIM)))
         activity = segmentations.data  # (chunks, frames, local speakers), 0/1
         alone = activity * (activity.sum(axis=2, keepdims=True) == 1)
         release_free_memory()  # what the segmentation network freed, before CAM++ and the clustering
-        embeddings = self.embed_local_speakers(file["waveform"], segmentations, alone, frames)
+        embeddings = self.embed_local_speakers(file["waveform"], segmentations, alone, frames, hook=hook)
         release_free_memory()
         # Chunks overlap, so each second is heard in several: count it once.
         seconds = frame_seconds(segmentations, frames)[:, :, None]
@@ -207,6 +217,7 @@ class OfflineDiarization:
                 room,
                 count.data[:, 0],
                 local_voices(segmentations, embeddings, count.sliding_window),
+                hook=hook,
             )
             regular, exclusive = (SlidingWindowFeature(f, count.sliding_window) for f in (found, alone_found))
         names = {k: f"SPEAKER_{k:02d}" for k in range(centre.shape[0])}
@@ -227,6 +238,8 @@ class OfflineDiarization:
         max_new: int,
         heard: np.ndarray,
         voices_heard: VoicesHeard,
+        *,
+        hook: Callable[..., None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Speech re-embedded in pieces and relabelled, then its short utterances.
 
@@ -244,7 +257,7 @@ class OfflineDiarization:
         ).astype(int)
         hop = round(window.step * SAMPLE_RATE)
         pieces = speech_pieces(exclusive.data, step=window.step, window=self.rules.resegment_window)
-        vectors = self._embed_pieces(waveform, pieces, starts, hop)
+        vectors = self._embed_pieces(waveform, pieces, starts, hop, hook=hook)
         release_free_memory()
         found, alone_found, voices = resegment(  # returns new arrays: the views passed in are not written
             regular.data,
@@ -280,13 +293,21 @@ class OfflineDiarization:
         return found, alone_found, voices
 
     def _embed_pieces(
-        self, waveform: torch.Tensor, pieces: list[tuple[int, int]], starts: np.ndarray, hop: int
+        self,
+        waveform: torch.Tensor,
+        pieces: list[tuple[int, int]],
+        starts: np.ndarray,
+        hop: int,
+        *,
+        hook: Callable[..., None] | None = None,
     ) -> np.ndarray:
         """CAM++ embedding of each frame range of ``pieces``, shape ``(pieces, 192)``.
 
         ``starts`` are the frames' first samples and ``hop`` the samples between frames;
-        each piece is repeated to the longest piece's length, so they batch.
+        each piece is repeated to the longest piece's length, so they batch. ``hook``
+        hears of each batch as step ``resegmentation``.
         """
+        report = _batch_reporter(hook, "resegmentation", len(pieces))
         length = max(self.min_embedding_frames, round(self.rules.resegment_window / FRAME_SHIFT))
         out = np.zeros((len(pieces), EMBEDDING_DIM), dtype=np.float32)
         batch: list[torch.Tensor] = []
@@ -299,8 +320,10 @@ class OfflineDiarization:
             where.append((i, 0))
             if len(batch) == self.embedding_batch_size:
                 self._embed_batch(batch, where, out[:, None, :])
+                report(i + 1)
         if batch:
             self._embed_batch(batch, where, out[:, None, :])
+        report(len(pieces))
         return out
 
     def embed_local_speakers(
@@ -309,6 +332,8 @@ class OfflineDiarization:
         segmentations: SlidingWindowFeature,
         alone: np.ndarray,
         frames: SlidingWindow,
+        *,
+        hook: Callable[..., None] | None = None,
     ) -> np.ndarray:
         """CAM++ embedding of each (chunk, local speaker) from the frames where they speak alone.
 
@@ -322,6 +347,8 @@ class OfflineDiarization:
             ``segmentations`` where exactly one local speaker is active, same shape.
         frames
             The segmentation frames' window (start, duration, step in seconds).
+        hook
+            Hears of each batch as step ``embeddings``, in chunks done of all chunks.
 
         Returns
         -------
@@ -339,13 +366,16 @@ class OfflineDiarization:
         batch: list[torch.Tensor] = []
         where: list[tuple[int, int]] = []
         wanted = enough & (links[..., 0] < 0)
+        report = _batch_reporter(hook, "embeddings", chunks)
         for c, s, features in self._inputs(waveform, segmentations, alone, frames, wanted):
             batch.append(features)
             where.append((c, s))
             if len(batch) == self.embedding_batch_size:
                 self._embed_batch(batch, where, out)
+                report(c)  # chunk c may have more local speakers still to embed
         if batch:
             self._embed_batch(batch, where, out)
+        report(chunks)
         linked = links[..., 0] >= 0
         out[linked] = out[links[linked, 0], links[linked, 1]]
         return out
@@ -406,120 +436,11 @@ class OfflineDiarization:
         where.clear()
 
 
-def link_to_neighbours(
-    activity: np.ndarray, enough: np.ndarray, offsets: np.ndarray, *, min_agreement: float = 0.6
-) -> np.ndarray:
-    """Local speakers of odd chunks that are, frame for frame, a local speaker of a neighbour.
-
-    Chunks overlap by most of their length, so a voice that one chunk's segmentation
-    tracks is usually tracked by the next chunk too, on the same frames. Where an odd
-    chunk's local speaker and an even neighbour's cover each other's activity in their
-    shared stretch (both ways, at least ``min_agreement``), they are the same person:
-    the odd one takes the even one's embedding instead of a CAM++ pass of its own,
-    halving the embedding work at no cost to the segmentation's votes.
-
-    Parameters
-    ----------
-    activity
-        Binary activity, shape ``(chunks, frames, local speakers)``.
-    enough
-        Local speakers with enough speech for an embedding, shape ``(chunks, local speakers)``.
-    offsets
-        Start of each chunk, in frames, shape ``(chunks,)``.
-    min_agreement
-        Least shared activity, as a fraction of each side's activity in the shared stretch.
-
-    Returns
-    -------
-    np.ndarray
-        Shape ``(chunks, local speakers, 2)``: ``(chunk, local speaker)`` whose embedding
-        to use, or ``-1`` where the local speaker is embedded itself (even chunks, no match).
-    """
-    chunks, frame_count, local = activity.shape
-    links = np.full((chunks, local, 2), -1, dtype=int)
-    for c in range(1, chunks, 2):
-        best = np.zeros(local)
-        for n in (c - 1, c + 1):
-            if n >= chunks or abs(offsets[c] - offsets[n]) >= frame_count:
-                continue
-            shift = offsets[c] - offsets[n]
-            mine = activity[c, max(0, -shift) : frame_count - max(0, shift)]
-            theirs = activity[n, max(0, shift) : frame_count - max(0, -shift)]
-            shared = mine.T @ theirs  # (local, local): frames both are active
-            cover = np.minimum(
-                shared / np.maximum(mine.sum(axis=0)[:, None], 1),
-                shared / np.maximum(theirs.sum(axis=0)[None, :], 1),
-            )
-            cover[:, ~enough[n]] = 0.0
-            for s in np.flatnonzero(enough[c]):
-                t = int(np.argmax(cover[s]))
-                if cover[s, t] >= max(min_agreement, best[s] + 1e-9):
-                    best[s], links[c, s] = cover[s, t], (n, t)
-    return links
-
-
-def local_voices(
-    segmentations: SlidingWindowFeature, embeddings: np.ndarray, frames: SlidingWindow
-) -> VoicesHeard:
-    """Which voices the segmentation's local speakers sound like, frame by frame.
-
-    Parameters
-    ----------
-    segmentations
-        Binary activity, shape ``(chunks, chunk frames, local speakers)``.
-    embeddings
-        Each local speaker's voice, shape ``(chunks, local speakers, dim)``; NaN rows
-        (too little speech alone) sound like no one.
-    frames
-        The recording's frames (the speaker count's sliding window).
-
-    Returns
-    -------
-    VoicesHeard
-        Given the voices ``(speakers, dim)``: ``(frames, speakers)`` bool, true where
-        some chunk has an active local speaker whose voice is nearest to that speaker's.
-    """
-    from pyannote.audio.core.inference import Inference
-    from pyannote.core import SlidingWindowFeature
-
-    known = ~np.isnan(embeddings[..., 0])
-    vectors = unit(np.nan_to_num(embeddings))
-
-    def voices_heard(voices: np.ndarray) -> np.ndarray:
-        nearest = np.where(known, (vectors @ voices.T).argmax(axis=-1), -1)
-        per_voice = np.stack(
-            [(segmentations.data * (nearest == j)[:, None, :]).max(axis=2) for j in range(len(voices))],
-            axis=2,
-        )
-        heard = Inference.aggregate(
-            SlidingWindowFeature(per_voice, segmentations.sliding_window),
-            frames,
-            hamming=False,
-            missing=0.0,
-            skip_average=False,
-        ).data
-        return heard > 0
-
-    return voices_heard
-
-
-def frame_seconds(segmentations: SlidingWindowFeature, frames: SlidingWindow) -> np.ndarray:
-    """Seconds each chunk frame stands for, once overlapping chunks share it.
-
-    Returns
-    -------
-    np.ndarray
-        Shape ``(chunks, frames)``: the frame step divided by how many chunks cover
-        that frame's time (fewer at the ends of the audio).
-    """
-    chunks = segmentations.sliding_window
-    count, frame_count, _ = segmentations.data.shape
-    starts = np.array([chunks[c].start for c in range(count)])
-    times = starts[:, None] + frames.start + np.arange(frame_count)[None, :] * frames.step
-    covering = np.searchsorted(starts, times, side="right") - np.searchsorted(
-        starts, times - chunks.duration, side="right"
-    )
-    return frames.step / np.maximum(covering, 1)
+def _batch_reporter(hook: Callable[..., None] | None, step: str, total: int) -> Callable[[int], None]:
+    """``report(completed)``: ``hook(step, None, total=total, completed=completed)``, or nothing."""
+    if hook is None:
+        return lambda completed: None
+    return lambda completed: hook(step, None, total=total, completed=completed)
 
 
 def reconstruct_frames(

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.core.config import DiarizationConfig, PyannoteConfig
 from pipeline.core.errors import StageError
 from pipeline.core.types import ModelIdentity
 from pipeline.io.audio import SAMPLE_RATE
@@ -28,7 +27,10 @@ from pipeline.models.device import resolve_torch_device, run_halving_batch
 from pipeline.models.pyannote_pipeline import load_pretrained_pipeline, locate_pipeline
 from pipeline.models.registry import resolve_model
 from pipeline.models.segmentation import load_segmentation
+from pipeline.stages.base import ProgressHook
 from pipeline.stages.diarization.backend import Diarization
+from pipeline.stages.diarization.settings import DiarizationConfig, PyannoteConfig
+from pipeline.stages.diarization.step_progress import StepProgress
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +105,12 @@ class PyannoteDiarizer:
         num_speakers: int | None = None,
         min_speakers: int = 1,
         max_speakers: int = 8,
+        progress: ProgressHook | None = None,
     ) -> Diarization:
         """Diarize ``audio``: float32, 16 kHz mono, shape ``(samples,)``; times in seconds from its start.
+
+        ``progress`` hears the seconds done as the pipeline's steps report through its
+        ``hook=`` (``StepProgress``).
 
         Returns
         -------
@@ -123,12 +129,17 @@ class PyannoteDiarizer:
         # system FFmpeg libraries that a fresh machine lacks.
         waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).unsqueeze(0)
         file = {"waveform": waveform, "sample_rate": SAMPLE_RATE}
+        hook = None if progress is None else StepProgress(progress, audio.size / SAMPLE_RATE)
 
         def run(cap: int) -> Any:
             self.pipeline.segmentation_batch_size = min(self.config.segmentation_batch_size, cap)
             self.pipeline.embedding_batch_size = min(self.config.embedding_batch_size, cap)
             return self.pipeline(
-                file, num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
+                file,
+                num_speakers=num_speakers,
+                min_speakers=min_speakers,
+                max_speakers=max_speakers,
+                hook=hook,
             )
 
         output, self._batch_cap = run_halving_batch(run, self._batch_cap, what="pyannote diarization")

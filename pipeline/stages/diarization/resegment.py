@@ -43,8 +43,8 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
-from pipeline.core.config import ClusteringConfig
 from pipeline.stages.diarization.clustering import ghosts, unit
+from pipeline.stages.diarization.settings import ClusteringConfig
 
 _ROUNDS = 3  # nearest-voice rounds; the voices settle in one or two
 _MIN_PIECE = 0.2  # seconds: shorter pieces are not embedded

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipeline.core.config import DiarizationConfig
 from pipeline.core.timeline import KeptTimeline
 from pipeline.core.types import ModelIdentity, Turn
 from pipeline.stages.base import ProgressHook, RecordingState, Stage
 from pipeline.stages.diarization.backend import Diarizer
 from pipeline.stages.diarization.pyannote_backend import PyannoteDiarizer, diarizer_identities
+from pipeline.stages.diarization.settings import DiarizationConfig
 
 if TYPE_CHECKING:
     from pyannote.core import Annotation
@@ -35,10 +35,12 @@ def diarize(
     audio: np.ndarray,
     timeline: KeptTimeline,
     config: DiarizationConfig,
+    progress: ProgressHook | None = None,
 ) -> tuple[tuple[Turn, ...], tuple[Turn, ...]]:
     """Run ``diarizer`` on kept audio; return ``(exclusive, regular)`` turns in original time.
 
     A turn that spans a cut is split at the cut, so no turn lies in a stripped region.
+    ``progress`` hears the seconds of kept audio done.
     """
     if audio.size == 0:
         return (), ()
@@ -47,6 +49,7 @@ def diarize(
         num_speakers=config.num_speakers,
         min_speakers=config.min_speakers,
         max_speakers=max(config.max_speakers, config.min_speakers),
+        progress=progress,
     )
     return annotation_to_turns(result.exclusive, timeline), annotation_to_turns(result.regular, timeline)
 
@@ -111,7 +114,7 @@ class DiarizationStage(Stage[DiarizedTurns]):
         return self.diarizer.identities if self.diarizer is not None else self._identities
 
     def run(self, state: RecordingState, progress: ProgressHook) -> DiarizedTurns:
-        return diarize(self._loaded(), state.audio, state.timeline, self.config)
+        return diarize(self._loaded(), state.audio, state.timeline, self.config, progress)
 
     def apply(self, state: RecordingState, output: DiarizedTurns) -> RecordingState:
         turns, overlapped = output

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.core.config import HoldMusicConfig
 from pipeline.core.timeline import KeptTimeline, stripped_regions
 from pipeline.core.types import ModelIdentity, Region
 from pipeline.io.audio import SAMPLE_RATE
 from pipeline.stages.base import ProgressHook, RecordingState, Stage
 from pipeline.stages.holdmusic.detector import MusicDetector
+from pipeline.stages.holdmusic.settings import HoldMusicConfig
 
 
 class HoldMusicStage(Stage[tuple[Region, ...]]):
@@ -60,7 +60,7 @@ class HoldMusicStage(Stage[tuple[Region, ...]]):
         return self.detector.identities if self.detector is not None else ()
 
     def run(self, state: RecordingState, progress: ProgressHook) -> tuple[Region, ...]:
-        return self._loaded().detect(state.audio, sample_rate=SAMPLE_RATE)
+        return self._loaded().detect(state.audio, sample_rate=SAMPLE_RATE, progress=progress)
 
     def apply(self, state: RecordingState, output: tuple[Region, ...]) -> RecordingState:
         return replace(state, music=output)

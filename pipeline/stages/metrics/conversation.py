@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
 from typing import Any, TypeVar
 
-from pipeline.core.config import MetricsConfig
 from pipeline.core.types import ConversationStats, FloorTurn, Region, Segment, SpeakerStats, Turn, Word
 from pipeline.stages.metrics.floor import floor_turns, monologues
 from pipeline.stages.metrics.intervals import Interval, measure, subtract, union
+from pipeline.stages.metrics.settings import MetricsConfig
 from pipeline.stages.metrics.words import count_phrases, phrases, token, words_by_speaker
 
 logger = logging.getLogger(__name__)

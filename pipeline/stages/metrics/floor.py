@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from pipeline.core.config import MetricsConfig
 from pipeline.core.types import FloorTurn, Segment, TurnKind, Word
 from pipeline.stages.metrics.intervals import Interval, merge_gaps
+from pipeline.stages.metrics.settings import MetricsConfig
 from pipeline.stages.metrics.words import covered, is_question, phrases, sentences, tokens, words_by_speaker
 
 

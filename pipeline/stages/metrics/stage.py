@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from pipeline.core.config import MetricsConfig
 from pipeline.core.types import ConversationStats, FloorTurn, SpeakerStats
 from pipeline.stages.base import ProgressHook, RecordingState, Stage
 from pipeline.stages.metrics.conversation import compute_metrics
+from pipeline.stages.metrics.settings import MetricsConfig
 
 Metrics = tuple[tuple[SpeakerStats, ...], ConversationStats, tuple[FloorTurn, ...]]
 """``(speakers, conversation, floor_turns)``, as ``compute_metrics`` returns them."""

@@ -1,0 +1,1 @@
+"""Model registry entries, one class per origin (where a model's files come from)."""
