@@ -148,7 +148,11 @@ def test_a_piece_moves_only_by_the_margin_and_overlap_keeps_its_other_speaker() 
     assert (regular[30:40, 1] == 1).all() and (regular[:20, 0] == 1).all()
 
 
-def test_overlap_the_segmentation_heard_gets_the_pieces_next_voice() -> None:
+def murmur_over_a(audible: VoicesHeard) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pieces of voices a then b, the segmentation hearing two voices over the end of a's piece.
+
+    Returns the overlap-aware and exclusive views after resegmentation, and voice b.
+    """
     rng = np.random.default_rng(5)
     a, b = voices(0, 2)
     pieces = [(0, 10), (10, 20)]
@@ -157,7 +161,7 @@ def test_overlap_the_segmentation_heard_gets_the_pieces_next_voice() -> None:
     exclusive[:10, 0] = exclusive[10:, 1] = 1
     heard = np.ones(20, dtype=np.int8)
     heard[6:10] = 2  # a murmur of b over the end of a's piece
-    regular, exclusive_after, _ = resegment(
+    regular, exclusive, _ = resegment(
         exclusive.copy(),
         exclusive.copy(),
         pieces,
@@ -165,42 +169,29 @@ def test_overlap_the_segmentation_heard_gets_the_pieces_next_voice() -> None:
         np.vstack([a, b]),
         RULES,
         heard=heard,
-        voices_heard=everyone(20),
+        voices_heard=audible,
         step=STEP,
         max_new=0,
     )
+    return regular, exclusive, b
+
+
+def test_overlap_the_segmentation_heard_gets_the_pieces_next_voice() -> None:
+    regular, exclusive, _ = murmur_over_a(everyone(20))
     assert (regular[6:10] == 1).all() and (regular[:6, 1] == 0).all()
-    assert (exclusive_after.sum(axis=1) == 1).all()
+    assert (exclusive.sum(axis=1) == 1).all()
 
 
 def test_overlap_is_not_given_to_a_voice_no_local_speaker_sounds_like() -> None:
     """Two voices heard at once, both local speakers sounding like a: a's voice heard twice, not b."""
-    rng = np.random.default_rng(5)
-    a, b = voices(0, 2)
-    pieces = [(0, 10), (10, 20)]
-    vectors = np.vstack([noisy(rng, a, 1), noisy(rng, b, 1)])
-    exclusive = np.zeros((20, 2), dtype=np.int8)
-    exclusive[:10, 0] = exclusive[10:, 1] = 1
-    heard = np.ones(20, dtype=np.int8)
-    heard[6:10] = 2
+    b = voices(0, 2)[1]
 
-    def only_a_heard_there(voices: np.ndarray) -> np.ndarray:
-        audible = np.ones((20, len(voices)), dtype=bool)
-        audible[:10, int(np.argmax(voices @ b))] = False
+    def only_a_heard_there(found: np.ndarray) -> np.ndarray:
+        audible = np.ones((20, len(found)), dtype=bool)
+        audible[:10, int(np.argmax(found @ b))] = False
         return audible
 
-    regular, _, _ = resegment(
-        exclusive.copy(),
-        exclusive.copy(),
-        pieces,
-        vectors,
-        np.vstack([a, b]),
-        RULES,
-        heard=heard,
-        voices_heard=only_a_heard_there,
-        step=STEP,
-        max_new=0,
-    )
+    regular, _, _ = murmur_over_a(only_a_heard_there)
     assert (regular[:10, 0] == 1).all() and (regular[:10, 1] == 0).all()
 
 
