@@ -10,9 +10,11 @@ from pipeline.stages.diarization.resegment import (
     longest_runs,
     pause_frames,
     refine,
+    refine_tails,
     resegment,
     short_utterances,
     speech_pieces,
+    turn_tails,
 )
 from pipeline.stages.diarization.settings import ClusteringConfig
 
@@ -233,3 +235,27 @@ def test_refine_moves_a_murmur_to_the_voice_it_resembles_by_the_margin() -> None
     refine(regular, exclusive, murmurs, vectors, np.vstack([guest, host]), margin=RULES.resegment_margin)
     assert (exclusive[10:15, 1] == 1).all() and (regular[10:15, 1] == 1).all()
     assert (exclusive[30:35, 0] == 1).all() and exclusive[:, 1].sum() == 5
+
+
+def test_turn_tails_are_a_turns_last_quarter_to_six_tenths_of_a_second_and_leave_some_of_it() -> None:
+    exclusive = np.zeros((60, 2), dtype=np.int8)
+    exclusive[0:40, 0] = 1  # 2 s: tails of 0.25, 0.4 and 0.6 s
+    exclusive[50:60, 1] = 1  # 0.5 s: only the 0.25 s tail leaves 0.2 s of the turn
+    step = 0.05
+    assert turn_tails(exclusive, step=step) == [(28, 40), (32, 40), (35, 40), (55, 60)]
+
+
+def test_a_reply_latched_on_a_turns_end_moves_only_when_two_of_its_tails_sound_like_it() -> None:
+    rng = np.random.default_rng(5)
+    guest, host = voices(3, 2)
+    exclusive = np.zeros((100, 2), dtype=np.int8)
+    exclusive[0:40, 0] = exclusive[50:90, 0] = 1  # two turns of the guest
+    regular = exclusive.copy()
+    tails = turn_tails(exclusive, step=0.05)  # three per turn, the longest first
+    latched = [0.5 * (guest + host), host, noisy(rng, host, 1)[0]]  # the last 0.4 s are the host
+    alike_by_chance = [guest, guest, noisy(rng, host, 1)[0]]  # one tail only
+    refine_tails(
+        regular, exclusive, tails, np.vstack(latched + alike_by_chance), np.vstack([guest, host]), margin=0.1
+    )
+    assert (exclusive[32:40, 1] == 1).all() and (regular[32:40, 1] == 1).all()  # the tail most like the host
+    assert (exclusive[0:32, 0] == 1).all() and exclusive[:, 1].sum() == 8  # the second turn keeps its end

@@ -43,14 +43,18 @@ from pipeline.stages.diarization.clustering import (
     unit,
 )
 from pipeline.stages.diarization.resegment import (
+    SHORT_SECONDS,
+    TAIL_SECONDS,
     VoicesHeard,
     frame_levels,
     longest_runs,
     pause_frames,
     refine,
+    refine_tails,
     resegment,
     short_utterances,
     speech_pieces,
+    turn_tails,
 )
 from pipeline.stages.diarization.settings import ClusteringConfig
 
@@ -241,7 +245,7 @@ class OfflineDiarization:
         *,
         hook: Callable[..., None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Speech re-embedded in pieces and relabelled, then its short utterances.
+        """Speech re-embedded in pieces and relabelled, then its short utterances, then its turns' ends.
 
         ``heard``: voices the segmentation hears at once in each frame; ``voices_heard``: which
         voices its local speakers sound like (see :func:`resegment`).
@@ -257,7 +261,9 @@ class OfflineDiarization:
         ).astype(int)
         hop = round(window.step * SAMPLE_RATE)
         pieces = speech_pieces(exclusive.data, step=window.step, window=self.rules.resegment_window)
-        vectors = self._embed_pieces(waveform, pieces, starts, hop, hook=hook)
+        vectors = self._embed_pieces(
+            waveform, pieces, starts, hop, longest=self.rules.resegment_window, hook=hook
+        )
         release_free_memory()
         found, alone_found, voices = resegment(  # returns new arrays: the views passed in are not written
             regular.data,
@@ -286,9 +292,19 @@ class OfflineDiarization:
                 found,
                 alone_found,
                 short,
-                self._embed_pieces(waveform, short, starts, hop),
+                self._embed_pieces(waveform, short, starts, hop, longest=SHORT_SECONDS[1]),
                 voices,
                 margin=self.rules.resegment_margin,
+            )
+        if self.rules.refine_tails and voices.shape[0] > 1:
+            tails = turn_tails(alone_found, step=window.step)
+            refine_tails(
+                found,
+                alone_found,
+                tails,
+                self._embed_pieces(waveform, tails, starts, hop, longest=TAIL_SECONDS[-1]),
+                voices,
+                margin=self.rules.tail_margin,
             )
         return found, alone_found, voices
 
@@ -299,16 +315,17 @@ class OfflineDiarization:
         starts: np.ndarray,
         hop: int,
         *,
+        longest: float,
         hook: Callable[..., None] | None = None,
     ) -> np.ndarray:
         """CAM++ embedding of each frame range of ``pieces``, shape ``(pieces, 192)``.
 
         ``starts`` are the frames' first samples and ``hop`` the samples between frames;
-        each piece is repeated to the longest piece's length, so they batch. ``hook``
-        hears of each batch as step ``resegmentation``.
+        each piece is repeated to ``longest`` seconds (the longest piece's length), so they
+        batch. ``hook`` hears of each batch as step ``resegmentation``.
         """
         report = _batch_reporter(hook, "resegmentation", len(pieces))
-        length = max(self.min_embedding_frames, round(self.rules.resegment_window / FRAME_SHIFT))
+        length = max(self.min_embedding_frames, round(longest / FRAME_SHIFT))
         out = np.zeros((len(pieces), EMBEDDING_DIM), dtype=np.float32)
         batch: list[torch.Tensor] = []
         where: list[tuple[int, int]] = []

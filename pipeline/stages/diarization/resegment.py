@@ -31,12 +31,18 @@ guest's sentence is often on the guest's label and is then a fifth of a 1.5 s pi
 that sounds like the guest. Cut at the pauses (:func:`pause_frames`), each utterance of
 0.15-1 s is embedded on its own and moves like a piece (:func:`refine`).
 
+Last the ends of the turns (:func:`turn_tails`): a murmur latched on the guest's last
+word, with no pause between them, is the end of the guest's turn. The turn's last
+0.25, 0.4 and 0.6 s are embedded on their own, and where two of them sound like the
+same other voice the one most like it moves (:func:`refine_tails`).
+
 Pure numpy/scipy on frame matrices; the embedding is the caller's (CAM++).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
@@ -49,7 +55,10 @@ from pipeline.stages.diarization.settings import ClusteringConfig
 _ROUNDS = 3  # nearest-voice rounds; the voices settle in one or two
 _MIN_PIECE = 0.2  # seconds: shorter pieces are not embedded
 _SURE_PIECE = 1.0  # seconds: only pieces this long may found a new speaker (short ones are noisy)
-_SHORT = (0.15, 1.0)  # seconds: an utterance between pauses this long is embedded on its own
+SHORT_SECONDS = (0.15, 1.0)  # seconds: an utterance between pauses this long is embedded on its own
+TAIL_SECONDS = (0.25, 0.4, 0.6)  # seconds: the ends of a turn embedded on their own
+_TAIL_LEAVES = 0.2  # seconds: a tail leaves at least this much of its turn
+_TAIL_VOTES = 2  # tails of one turn that must sound like one other voice before its end moves
 _LEVEL_SPAN = 6.0  # seconds: a pause is quiet against the loudest frame within half of this
 _LEVEL_BLOCK = 20_000  # frames measured at once (bounded memory on hours of audio)
 
@@ -127,7 +136,7 @@ def short_utterances(
     step
         Seconds between frames.
     """
-    shortest, longest = (round(s / step) for s in _SHORT)
+    shortest, longest = (round(s / step) for s in SHORT_SECONDS)
     least_pause = max(1, round(min_pause / step))
     pieces: list[Piece] = []
     for k in range(exclusive.shape[1]):
@@ -156,6 +165,56 @@ def refine(
     if pieces:
         labels, _ = _piece_labels(exclusive, pieces)
         _move(regular, exclusive, pieces, labels, unit(vectors) @ voices.T, margin)
+
+
+def turn_tails(exclusive: np.ndarray, *, step: float) -> list[Piece]:
+    """Frame ranges of the last 0.25, 0.4 and 0.6 s of each turn, each leaving 0.2 s of it or more.
+
+    ``exclusive``: one speaker at a time per frame, binary, shape ``(frames, speakers)``;
+    ``step``: seconds between frames.
+    """
+    lengths = [round(s / step) for s in TAIL_SECONDS]
+    least_left = round(_TAIL_LEAVES / step)
+    pieces: list[Piece] = []
+    for k in range(exclusive.shape[1]):
+        for a, b in _runs(exclusive[:, k] > 0):
+            pieces += [(b - n, b) for n in lengths if n < b - a - least_left]
+    return sorted(set(pieces))
+
+
+def refine_tails(
+    regular: np.ndarray,
+    exclusive: np.ndarray,
+    tails: list[Piece],
+    vectors: np.ndarray,
+    voices: np.ndarray,
+    *,
+    margin: float,
+) -> None:
+    """Move the end of a turn that sounds like another voice (a reply latched on without a pause); in place.
+
+    Where at least two of a turn's ``tails`` (:func:`turn_tails`, embedded as ``vectors``)
+    are ``margin`` more similar to one other voice than to the turn's own, the tail most
+    so moves to that voice: one tail alike by chance moves nothing. ``regular`` and
+    ``exclusive`` are ``(frames, speakers)`` with a column per row of ``voices``.
+    """
+    if not tails:
+        return
+    labels, _ = _piece_labels(exclusive, tails)
+    similarity = unit(vectors) @ voices.T
+    votes: Counter[tuple[int, int]] = Counter()
+    strongest: dict[tuple[int, int], tuple[float, int]] = {}
+    for i, (_, end) in enumerate(tails):
+        if labels[i] < 0:
+            continue
+        gain = similarity[i] - similarity[i, labels[i]]
+        other = int(np.argmax(gain))
+        if gain[other] < margin:
+            continue
+        votes[end, other] += 1
+        strongest[end, other] = max(strongest.get((end, other), (-np.inf, -1)), (gain[other], i))
+    moving = [i for turn, (_, i) in strongest.items() if votes[turn] >= _TAIL_VOTES]
+    _move(regular, exclusive, [tails[i] for i in moving], labels[moving], similarity[moving], margin)
 
 
 def longest_runs(frames: np.ndarray, step: float) -> np.ndarray:

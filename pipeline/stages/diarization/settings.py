@@ -80,6 +80,17 @@ class ClusteringConfig(StrictSettings):
         35.0, gt=0, description="a frame this far under the loudest within 3 s is a pause, dB"
     )
     pause_seconds: float = Field(0.06, gt=0, description="shortest pause that ends an utterance, seconds")
+    refine_tails: bool = Field(
+        True,
+        description="after the short utterances, the last 0.25-0.6 s of each turn are embedded on their "
+        "own and move when they sound like another voice (a reply latched on; see resegment.py)",
+    )
+    tail_margin: float = Field(
+        0.1,
+        ge=0,
+        description="a turn's end changes speaker when two of its tails are this much more similar "
+        "to another voice (cosine)",
+    )
 
 
 class PyannoteConfig(StrictSettings):
